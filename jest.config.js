@@ -1,0 +1,16 @@
+// The embedded default runs unit, integration and e2e suites. The stack suites need real
+// servers (NATS, Redis, a Mongo-wire database) and run when TRANSPORTER names one: .ci/run's
+// second pass sets it. They are selected, not skipped: a stack run without them fails loudly.
+const stack = Boolean(process.env.TRANSPORTER);
+
+/** @type {import('jest').Config} */
+module.exports = {
+  preset: "ts-jest",
+  testEnvironment: "node",
+  roots: ["<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  testPathIgnorePatterns: stack ? [] : ["/test/stack/"],
+  setupFiles: ["<rootDir>/test/setup-env.ts"],
+  testTimeout: stack ? 120000 : 30000,
+  maxWorkers: stack ? 1 : "50%",
+};

@@ -1,0 +1,113 @@
+/**
+ * The one place that reads the environment. Services and moleculer.config.ts take their
+ * settings from here, so a grep for a variable finds its only reader and its default.
+ */
+import path from "node:path";
+
+export type LogFormat = "text" | "json";
+
+export interface AppConfig {
+  env: string;
+  isProduction: boolean;
+  isTest: boolean;
+  namespace: string;
+  nodeId: string | undefined;
+  /** Which services this process runs; `null` means all of them (the embedded default). */
+  services: string[] | null;
+  transporter: string | undefined;
+  cacher: string | undefined;
+  mongoUri: string | undefined;
+  /** Directory of the NeDB files; `null` keeps NeDB in memory (unit tests). */
+  dataDir: string | null;
+  logLevel: string;
+  logFormat: LogFormat;
+  port: number;
+  metrics: { enabled: boolean; port: number };
+  tracing: {
+    enabled: boolean;
+    jaegerEndpoint: string | undefined;
+    jaegerHost: string | undefined;
+    jaegerPort: number;
+  };
+  requestTimeoutMs: number;
+  adminToken: string | undefined;
+  bodyLimit: string;
+  seedProducts: boolean;
+}
+
+function int(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(`${name} must be a non-negative integer, got "${value}"`);
+  }
+  return n;
+}
+
+function bool(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === "") return fallback;
+  return ["1", "true", "yes", "on"].includes(value.toLowerCase());
+}
+
+function list(value: string | undefined): string[] | null {
+  if (!value || value.trim() === "" || value.trim() === "*") return null;
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const nodeEnv = env.NODE_ENV ?? "development";
+  const isTest = nodeEnv === "test";
+  const isProduction = nodeEnv === "production";
+
+  // Unit tests keep NeDB in memory unless they ask for files; everything else persists.
+  let dataDir: string | null;
+  if (env.DATA_DIR === ":memory:") dataDir = null;
+  else if (env.DATA_DIR) dataDir = path.resolve(env.DATA_DIR);
+  else dataDir = isTest ? null : path.resolve("data");
+
+  return {
+    env: nodeEnv,
+    isProduction,
+    isTest,
+    namespace: env.NAMESPACE ?? "",
+    nodeId: env.NODE_ID || undefined,
+    services: list(env.SERVICES),
+    transporter: env.TRANSPORTER || undefined,
+    cacher: env.CACHER || undefined,
+    mongoUri: env.MONGO_URI || undefined,
+    dataDir,
+    logLevel: env.LOGLEVEL ?? (isTest ? "warn" : "info"),
+    logFormat: (env.LOG_FORMAT ?? (isProduction ? "json" : "text")) === "json" ? "json" : "text",
+    port: int(env.PORT, 3000, "PORT"),
+    metrics: {
+      enabled: bool(env.METRICS, !isTest),
+      port: int(env.METRICS_PORT, 3030, "METRICS_PORT"),
+    },
+    tracing: {
+      enabled: bool(env.TRACING, Boolean(env.JAEGER_ENDPOINT || env.JAEGER_HOST)),
+      jaegerEndpoint: env.JAEGER_ENDPOINT || undefined,
+      jaegerHost: env.JAEGER_HOST || undefined,
+      jaegerPort: int(env.JAEGER_PORT, 6832, "JAEGER_PORT"),
+    },
+    requestTimeoutMs: int(env.REQUEST_TIMEOUT_MS, 10_000, "REQUEST_TIMEOUT_MS"),
+    adminToken: env.ADMIN_TOKEN || undefined,
+    bodyLimit: env.BODY_LIMIT ?? "100kb",
+    seedProducts: bool(env.SEED_PRODUCTS, !isTest),
+  };
+}
+
+let current: AppConfig | undefined;
+
+/** The process-wide configuration, read from the environment on first use. */
+export function config(): AppConfig {
+  current ??= loadConfig();
+  return current;
+}
+
+/** Tests that change the environment call this so the next `config()` reads it again. */
+export function resetConfig(): void {
+  current = undefined;
+}

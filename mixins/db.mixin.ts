@@ -1,0 +1,203 @@
+/**
+ * The one data-access factory of every data-owning service.
+ *
+ * - `MONGO_URI` set: moleculer-db-adapter-mongo on the service's own collection.
+ *   Unset: NeDB, in files under `DATA_DIR` (or in memory under test).
+ * - The service's indexes, unique ones included, are created on connect on both adapters, so a
+ *   duplicate is refused by the database itself, not by a racy read-then-write.
+ * - Ids are generated here (UUID strings) on both adapters: the Mongo adapter would otherwise
+ *   mint ObjectIds that differ in type from NeDB's ids and are not converted inside queries.
+ *   Entities leave the service with `id`, never `_id`.
+ * - moleculer-db's generic CRUD actions are removed: they accept raw query objects from the
+ *   caller. Services publish purpose-built actions with whitelisted params instead.
+ * - Every change cleans the service's cache entries on every node (a broadcast event).
+ */
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import fs from "node:fs";
+import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import DbService, { MemoryAdapter, type DbAdapter } from "moleculer-db";
+import MongoAdapter from "moleculer-db-adapter-mongo";
+import { config } from "../lib/config";
+import { defineMixin } from "../lib/define-service";
+
+export type Doc = Record<string, unknown> & { _id: string };
+export type Query = Record<string, unknown>;
+
+export interface IndexSpec {
+  field: string;
+  unique?: boolean;
+}
+
+export interface FindOptions {
+  query?: Query;
+  /** moleculer-db sort syntax: `["-price", "name"]`. */
+  sort?: string[];
+  limit?: number;
+  offset?: number;
+}
+
+/** A typed view of the adapter: the operations services use, identical on both adapters. */
+export interface Store {
+  kind: "mongo" | "nedb";
+  newId(): string;
+  insert(doc: Record<string, unknown>): Promise<Doc>;
+  findById(id: string): Promise<Doc | null>;
+  findOne(query: Query): Promise<Doc | null>;
+  find(opts: FindOptions): Promise<Doc[]>;
+  count(query?: Query): Promise<number>;
+  /** One atomic update of every document matching `query`; resolves to how many changed. */
+  updateWhere(query: Query, update: Record<string, unknown>): Promise<number>;
+  removeById(id: string): Promise<boolean>;
+  isDuplicateKeyError(err: unknown): boolean;
+}
+
+export interface DbMixinOptions {
+  collection: string;
+  indexes?: IndexSpec[];
+  /** Documents inserted when the collection is empty at start (the demo catalog). */
+  seed?: () => Record<string, unknown>[];
+}
+
+/** The methods the mixin adds to a service. */
+export interface DbMethods {
+  toEntity<T extends object = Record<string, unknown>>(doc: Doc): T & { id: string };
+  /** Cleans this service's cache entries on every node; call after every write. */
+  clearCache(): Promise<void>;
+}
+
+/** The instance fields the mixin adds to a service. */
+export interface DbVars {
+  store: Store;
+}
+
+type MixinThis = Service & DbMethods & DbVars & { adapter: AdapterWithRaw };
+
+interface MongoishError {
+  code?: number;
+  errorType?: string;
+}
+
+// moleculer-db's typings declare the adapter loosely; this is the single place that narrows it.
+interface AdapterWithRaw extends DbAdapter {
+  collection?: {
+    createIndex(spec: Record<string, number>, opts: Record<string, unknown>): Promise<unknown>;
+  };
+  db?: { ensureIndex(opts: Record<string, unknown>): Promise<unknown> };
+}
+
+function makeAdapter(collection: string): DbAdapter {
+  const cfg = config();
+  if (cfg.mongoUri) {
+    return new MongoAdapter(cfg.mongoUri, { useUnifiedTopology: true }) as unknown as DbAdapter;
+  }
+  if (cfg.dataDir === null) return new MemoryAdapter();
+  fs.mkdirSync(cfg.dataDir, { recursive: true });
+  return new MemoryAdapter({ filename: path.join(cfg.dataDir, `${collection}.db`) });
+}
+
+function storeFor(adapter: AdapterWithRaw, kind: Store["kind"]): Store {
+  return {
+    kind,
+    newId: () => randomUUID(),
+    async insert(doc) {
+      const withId = { _id: randomUUID(), ...doc };
+      await adapter.insert(withId);
+      return withId as Doc;
+    },
+    async findById(id) {
+      if (typeof id !== "string") return null;
+      return ((await adapter.findOne({ _id: id })) as Doc | null) ?? null;
+    },
+    async findOne(query) {
+      return ((await adapter.findOne(query)) as Doc | null) ?? null;
+    },
+    async find(opts) {
+      // moleculer-db's FilterOptions type omits `sort`, which both adapters honour.
+      const filters = { query: opts.query ?? {}, sort: opts.sort, limit: opts.limit, offset: opts.offset };
+      return (await adapter.find(filters as Parameters<DbAdapter["find"]>[0])) as Doc[];
+    },
+    async count(query = {}) {
+      return Number(await adapter.count({ query }));
+    },
+    async updateWhere(query, update) {
+      return Number(await adapter.updateMany(query, update));
+    },
+    async removeById(id) {
+      return Number(await adapter.removeMany({ _id: id })) > 0;
+    },
+    isDuplicateKeyError(err) {
+      const e = err as MongoishError | null;
+      return Boolean(e && (e.code === 11000 || e.errorType === "uniqueViolated"));
+    },
+  };
+}
+
+async function ensureIndexes(adapter: AdapterWithRaw, kind: Store["kind"], indexes: IndexSpec[]) {
+  for (const idx of indexes) {
+    if (kind === "mongo") {
+      await adapter.collection!.createIndex({ [idx.field]: 1 }, { unique: Boolean(idx.unique) });
+    } else {
+      await adapter.db!.ensureIndex({ fieldName: idx.field, unique: Boolean(idx.unique) });
+    }
+  }
+}
+
+export function dbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
+  const kind: Store["kind"] = config().mongoUri ? "mongo" : "nedb";
+  const cacheCleanEvent = `cache.clean.${opts.collection}`;
+
+  return defineMixin<ServiceSettingSchema, DbMethods, DbVars & { adapter: AdapterWithRaw }>({
+    mixins: [DbService as unknown as Partial<ServiceSchema>],
+    adapter: makeAdapter(opts.collection),
+    collection: opts.collection,
+
+    // Remove every generic action of moleculer-db (see the file comment).
+    actions: {
+      list: false,
+      find: false,
+      count: false,
+      get: false,
+      insert: false,
+      create: false,
+      update: false,
+      remove: false,
+    },
+
+    events: {
+      async [cacheCleanEvent]() {
+        if (this.broker.cacher) await this.broker.cacher.clean(`${this.fullName}.**`);
+      },
+    },
+
+    methods: {
+      toEntity(doc: Doc) {
+        const { _id, ...rest } = doc;
+        return { id: String(_id), ...rest };
+      },
+      async clearCache(this: MixinThis) {
+        this.broker.broadcast(cacheCleanEvent);
+        if (this.broker.cacher) await this.broker.cacher.clean(`${this.fullName}.**`);
+      },
+    },
+
+    created(this: MixinThis) {
+      this.store = storeFor(this.adapter, kind);
+    },
+
+    async afterConnected(this: MixinThis) {
+      await ensureIndexes(this.adapter, kind, opts.indexes ?? []);
+      if (opts.seed && (await this.store.count()) === 0) {
+        for (const doc of opts.seed()) {
+          try {
+            await this.store.insert(doc);
+          } catch (err) {
+            // Another replica seeding at the same moment: the unique index keeps one copy.
+            if (!this.store.isDuplicateKeyError(err)) throw err;
+          }
+        }
+        this.logger.info(`Seeded ${opts.collection}.`);
+      }
+    },
+  });
+}
