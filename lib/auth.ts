@@ -17,6 +17,8 @@ export interface GatewayMeta {
   user?: MetaUser;
   /** Set by actions that answer with a status other than 200 (e.g. 201 on create). */
   $statusCode?: number;
+  /** The new resource's URL, sent as `Location` with a 201. */
+  $location?: string;
   $responseHeaders?: Record<string, string>;
 }
 

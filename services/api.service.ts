@@ -73,6 +73,8 @@ export default defineService<ApiSettingsSchema, GatewayMethods>({
     ip: "0.0.0.0",
     use: [securityHeaders],
     log4XXResponses: false,
+    logRequest: "debug",
+    logResponse: "debug",
     logRequestParams: null,
     logResponseData: null,
 
@@ -109,6 +111,12 @@ export default defineService<ApiSettingsSchema, GatewayMethods>({
       if (body.code >= 500) this.logger.error(`${req.method} ${req.url} failed:`, err);
       this.sendJson(res, body.code, body);
     },
+  },
+
+  actions: {
+    // The broker retries the calls the gateway makes (products.get, …); retrying the whole
+    // HTTP handler on top of that would re-run a request whose response is already decided.
+    rest: { retryPolicy: { enabled: false } },
   },
 
   methods: {

@@ -139,6 +139,7 @@ export default defineService<ServiceSettingSchema, DbMethods, DbVars>({
         }
         await this.clearCache();
         ctx.meta.$statusCode = 201;
+        ctx.meta.$location = `/api/products/${saved._id}`;
         return this.toEntity<Product>(saved);
       },
     },

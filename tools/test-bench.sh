@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Starts the real servers of the stack tests (DESIGN.md, "Testing against real components"),
+# each only when nothing answers on its port yet, and waits until each answers:
+#   NATS      nats-server (Debian)          127.0.0.1:4222 (monitoring 8222)
+#   Redis     redis-server (Debian)         127.0.0.1:6379
+#   FerretDB  1.24, SQLite backend          127.0.0.1:27017 (tools/ferretdb, built with Go)
+# Installs what is missing (apt, go build). Logs and data go to .ci/state/.
+# Prints `export` lines for the variables that point the suites at these servers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STATE="$PWD/.ci/state"
+mkdir -p "$STATE"
+
+say() { echo "[test-bench] $*" >&2; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() { # name port seconds
+  local name=$1 port=$2 limit=$3 i
+  for ((i = 0; i < limit * 10; i++)); do
+    if port_open "$port"; then say "$name answers on 127.0.0.1:$port"; return 0; fi
+    sleep 0.1
+  done
+  say "ERROR: $name did not answer on 127.0.0.1:$port within ${limit}s (log: $STATE/$name.log)"
+  tail -n 20 "$STATE/$name.log" >&2 || true
+  return 1
+}
+
+apt_updated=0
+apt_install() { # package...
+  if [ "$apt_updated" = 0 ]; then
+    say "apt-get update"
+    apt-get update -qq >&2
+    apt_updated=1
+  fi
+  say "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+# --- NATS ---------------------------------------------------------------------------------
+if port_open 4222; then
+  say "NATS already running on 4222"
+else
+  command -v nats-server >/dev/null || apt_install nats-server
+  say "starting nats-server"
+  nohup nats-server -a 127.0.0.1 -p 4222 -m 8222 >"$STATE/nats.log" 2>&1 &
+  wait_for nats 4222 20
+fi
+
+# --- Redis --------------------------------------------------------------------------------
+if port_open 6379; then
+  say "Redis already running on 6379"
+else
+  command -v redis-server >/dev/null || apt_install redis-server
+  say "starting redis-server"
+  nohup redis-server --bind 127.0.0.1 --port 6379 --save "" --appendonly no >"$STATE/redis.log" 2>&1 &
+  wait_for redis 6379 20
+fi
+
+# --- FerretDB -----------------------------------------------------------------------------
+if port_open 27017; then
+  say "a Mongo-wire server is already running on 27017"
+else
+  if [ ! -x tools/ferretdb/ferretdb ]; then
+    command -v go >/dev/null || { say "ERROR: Go is needed to build FerretDB"; exit 1; }
+    say "building FerretDB 1.24 from the Go module proxy (first time takes a few minutes)"
+    (cd tools/ferretdb && go build -o ferretdb .) >&2
+  fi
+  say "starting FerretDB (SQLite in $STATE/ferretdb)"
+  rm -rf "$STATE/ferretdb"
+  nohup tools/ferretdb/ferretdb -listen 127.0.0.1:27017 -dir "$STATE/ferretdb" >"$STATE/ferretdb.log" 2>&1 &
+  wait_for ferretdb 27017 60
+fi
+
+echo "export TRANSPORTER=nats://127.0.0.1:4222"
+echo "export CACHER=redis://127.0.0.1:6379"
+echo "export MONGO_URI=mongodb://127.0.0.1:27017/commerce_mesh_test"
