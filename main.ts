@@ -14,7 +14,11 @@ export async function startNode(): Promise<ServiceBroker> {
   for (const schema of selectServices(cfg.services)) broker.createService(schema);
   await broker.start();
   const where = cfg.transporter ? `transporter ${cfg.transporter}` : "embedded (no transporter)";
-  const data = cfg.mongoUri ? "MongoDB" : cfg.dataDir ? `NeDB files in ${cfg.dataDir}` : "NeDB in memory";
+  const data = cfg.mongoUri
+    ? "MongoDB"
+    : cfg.dataDir
+      ? `NeDB files in ${cfg.dataDir}`
+      : "NeDB in memory";
   broker.logger.info(
     `commerce-mesh node ${broker.nodeID} ready: services [${broker.services.map((s) => s.name).join(", ")}], ${where}, data: ${data}`,
   );

@@ -7,7 +7,12 @@ import type { BrokerOptions, Errors } from "moleculer";
 import { config, type AppConfig } from "./lib/config";
 
 /** ioredis options from a `redis://[:password@]host[:port][/db]` URL. */
-export function redisOptions(url: string): { host: string; port: number; password?: string; db: number } {
+export function redisOptions(url: string): {
+  host: string;
+  port: number;
+  password?: string;
+  db: number;
+} {
   const u = new URL(url);
   if (u.protocol !== "redis:") throw new Error(`CACHER must be a redis:// URL, got "${url}"`);
   return {
@@ -24,7 +29,11 @@ function cacherOptions(cfg: AppConfig): BrokerOptions["cacher"] {
   // entries expire after 5 minutes even if a clean event were lost.
   return {
     type: "Redis",
-    options: { redis: redisOptions(cfg.cacher), prefix: `MOL-${cfg.namespace || "default"}`, ttl: 300 },
+    options: {
+      redis: redisOptions(cfg.cacher),
+      prefix: `MOL-${cfg.namespace || "default"}`,
+      ttl: 300,
+    },
   };
 }
 

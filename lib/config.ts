@@ -30,7 +30,16 @@ export interface AppConfig {
     jaegerPort: number;
   };
   requestTimeoutMs: number;
-  adminToken: string | undefined;
+  auth: {
+    /** `undefined` only outside production: the users service then makes one per data dir. */
+    jwtSecret: string | undefined;
+    jwtIssuer: string;
+    jwtExpiresIn: string;
+    /** scrypt cost (N); r = 8, p = 1. 2^14 is the interactive-login figure of RFC 7914. */
+    scryptCost: number;
+    adminEmail: string | undefined;
+    adminPassword: string | undefined;
+  };
   bodyLimit: string;
   seedProducts: boolean;
 }
@@ -68,6 +77,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   else if (env.DATA_DIR) dataDir = path.resolve(env.DATA_DIR);
   else dataDir = isTest ? null : path.resolve("data");
 
+  if (isProduction && !env.JWT_SECRET) {
+    throw new Error(
+      "JWT_SECRET must be set when NODE_ENV=production (tokens would not survive a restart)",
+    );
+  }
+  if (env.JWT_SECRET && env.JWT_SECRET.length < 32) {
+    throw new Error("JWT_SECRET must be at least 32 characters");
+  }
+
   return {
     env: nodeEnv,
     isProduction,
@@ -93,7 +111,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       jaegerPort: int(env.JAEGER_PORT, 6832, "JAEGER_PORT"),
     },
     requestTimeoutMs: int(env.REQUEST_TIMEOUT_MS, 10_000, "REQUEST_TIMEOUT_MS"),
-    adminToken: env.ADMIN_TOKEN || undefined,
+    auth: {
+      jwtSecret: env.JWT_SECRET || undefined,
+      jwtIssuer: env.JWT_ISSUER ?? "commerce-mesh",
+      jwtExpiresIn: env.JWT_EXPIRES_IN ?? "1h",
+      scryptCost: int(env.SCRYPT_COST, isTest ? 1024 : 16384, "SCRYPT_COST"),
+      adminEmail: env.ADMIN_EMAIL || undefined,
+      adminPassword: env.ADMIN_PASSWORD || undefined,
+    },
     bodyLimit: env.BODY_LIMIT ?? "100kb",
     seedProducts: bool(env.SEED_PRODUCTS, !isTest),
   };

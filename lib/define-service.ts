@@ -18,6 +18,8 @@ export function defineMixin<
   TSettings = ServiceSettingSchema,
   TMethods = Record<string, never>,
   TVars = Record<string, never>,
->(schema: Partial<ServiceSchema<TSettings, TMethods, TVars>> & Record<string, unknown>): Partial<ServiceSchema> {
+>(
+  schema: Partial<ServiceSchema<TSettings, TMethods, TVars>> & Record<string, unknown>,
+): Partial<ServiceSchema> {
   return schema as unknown as Partial<ServiceSchema>;
 }

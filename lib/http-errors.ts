@@ -58,15 +58,34 @@ export function toErrorBody(raw: unknown): ErrorBody {
   const code = Number(err.code ?? err.status ?? err.statusCode);
 
   // body-parser's own errors (they carry `status` and a dotted `type`).
-  if (type === "entity.parse.failed" || type === "INVALID_REQUEST_BODY" || type === "encoding.unsupported") {
-    return { name: "BadRequestError", message: "Malformed JSON body", code: 400, type: "INVALID_REQUEST" };
+  if (
+    type === "entity.parse.failed" ||
+    type === "INVALID_REQUEST_BODY" ||
+    type === "encoding.unsupported"
+  ) {
+    return {
+      name: "BadRequestError",
+      message: "Malformed JSON body",
+      code: 400,
+      type: "INVALID_REQUEST",
+    };
   }
   if (type === "entity.too.large" || type === "PAYLOAD_TOO_LARGE" || code === 413) {
-    return { name: "PayloadTooLargeError", message: "Request body too large", code: 413, type: "PAYLOAD_TOO_LARGE" };
+    return {
+      name: "PayloadTooLargeError",
+      message: "Request body too large",
+      code: 413,
+      type: "PAYLOAD_TOO_LARGE",
+    };
   }
   if (UNAVAILABLE_TYPES.has(type) || code === 503 || code === 504) return unavailable();
   if (UNAUTHORIZED_TYPES.has(type) || code === 401) {
-    return { name: "UnauthorizedError", message: err.message && type === "UNAUTHORIZED" ? err.message : "Authentication required", code: 401, type: "UNAUTHORIZED" };
+    return {
+      name: "UnauthorizedError",
+      message: err.message && type === "UNAUTHORIZED" ? err.message : "Authentication required",
+      code: 401,
+      type: "UNAUTHORIZED",
+    };
   }
   if (type === "VALIDATION_ERROR" || code === 422) {
     return {
@@ -78,13 +97,28 @@ export function toErrorBody(raw: unknown): ErrorBody {
     };
   }
   if (code === 404) {
-    return { name: "NotFoundError", message: type === "NOT_FOUND" && err.message ? err.message : "Not found", code: 404, type: "NOT_FOUND" };
+    return {
+      name: "NotFoundError",
+      message: type === "NOT_FOUND" && err.message ? err.message : "Not found",
+      code: 404,
+      type: "NOT_FOUND",
+    };
   }
   if (code === 429) {
-    return { name: "RateLimitedError", message: "Too many requests", code: 429, type: "RATE_LIMITED" };
+    return {
+      name: "RateLimitedError",
+      message: "Too many requests",
+      code: 429,
+      type: "RATE_LIMITED",
+    };
   }
   if (code === 403) {
-    return { name: "ForbiddenError", message: err.message || "Not allowed", code: 403, type: "FORBIDDEN" };
+    return {
+      name: "ForbiddenError",
+      message: err.message || "Not allowed",
+      code: 403,
+      type: "FORBIDDEN",
+    };
   }
   if (code === 400) {
     return { name: "BadRequestError", message: "Bad request", code: 400, type: "INVALID_REQUEST" };
@@ -100,5 +134,10 @@ export function toErrorBody(raw: unknown): ErrorBody {
     if (err.data !== undefined) body.data = err.data;
     return body;
   }
-  return { name: "InternalError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR" };
+  return {
+    name: "InternalError",
+    message: "Internal server error",
+    code: 500,
+    type: "INTERNAL_ERROR",
+  };
 }

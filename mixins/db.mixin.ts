@@ -114,7 +114,12 @@ function storeFor(adapter: AdapterWithRaw, kind: Store["kind"]): Store {
     },
     async find(opts) {
       // moleculer-db's FilterOptions type omits `sort`, which both adapters honour.
-      const filters = { query: opts.query ?? {}, sort: opts.sort, limit: opts.limit, offset: opts.offset };
+      const filters = {
+        query: opts.query ?? {},
+        sort: opts.sort,
+        limit: opts.limit,
+        offset: opts.offset,
+      };
       return (await adapter.find(filters as Parameters<DbAdapter["find"]>[0])) as Doc[];
     },
     async count(query = {}) {

@@ -6,7 +6,6 @@
  * turn the check off).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { timingSafeEqual } from "node:crypto";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { defineService } from "../lib/define-service";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
@@ -17,6 +16,10 @@ import type { AuthRequirement, GatewayMeta, MetaUser } from "../lib/auth";
 
 /** The REST contract (../shared/API.md): path → action. Nothing else is reachable. */
 export const API_ALIASES: Record<string, string> = {
+  "POST /auth/register": "users.register",
+  "POST /auth/login": "users.login",
+  "GET /users/me": "users.me",
+  "PATCH /users/me": "users.updateMe",
   "GET /products": "products.list",
   "GET /products/:id": "products.get",
   "POST /products": "products.create",
@@ -45,12 +48,6 @@ function bearerToken(req: IncomingMessage): string | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) throw new UnauthorizedError("Malformed Authorization header");
   return match[1];
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 function securityHeaders(_req: IncomingMessage, res: ServerResponse, next: () => void) {
@@ -91,7 +88,11 @@ export default defineService<ApiSettingsSchema, GatewayMethods>({
           },
           "GET ready"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
             const { ready, missing } = this.readiness();
-            this.sendJson(res, ready ? 200 : 503, ready ? { status: "ok" } : { status: "unavailable", missing });
+            this.sendJson(
+              res,
+              ready ? 200 : 503,
+              ready ? { status: "ok" } : { status: "unavailable", missing },
+            );
           },
         },
       },
@@ -140,13 +141,9 @@ export default defineService<ApiSettingsSchema, GatewayMethods>({
       throw new ForbiddenError();
     },
 
-    /**
-     * Minimal admin identity until the users service issues JWTs: `ADMIN_TOKEN` grants the
-     * admin role. The gateway issue replaces this with token verification.
-     */
+    /** Token verification lives with the users service (it holds the key); results are cached there. */
     async resolveUser(token: string): Promise<MetaUser | null> {
-      if (cfg.adminToken && safeEqual(token, cfg.adminToken)) return { id: "admin", roles: ["admin"] };
-      return null;
+      return this.broker.call<MetaUser | null, { token: string }>("users.resolveToken", { token });
     },
 
     sendJson(res: ServerResponse, status: number, body: unknown) {
@@ -156,7 +153,8 @@ export default defineService<ApiSettingsSchema, GatewayMethods>({
     },
 
     readiness() {
-      if (!this.broker.started || this.broker.stopping) return { ready: false, missing: ["api (stopping)"] };
+      if (!this.broker.started || this.broker.stopping)
+        return { ready: false, missing: ["api (stopping)"] };
       const available = new Set(
         this.broker.registry.getServiceList({ onlyAvailable: true }).map((s) => s.name),
       );
@@ -168,10 +166,14 @@ export default defineService<ApiSettingsSchema, GatewayMethods>({
   created() {
     for (const route of this.settings.routes ?? []) {
       if (route.authentication && typeof this.schema.methods?.authenticate !== "function") {
-        throw new Error(`Route ${route.path} needs authentication but the gateway has no authenticate method`);
+        throw new Error(
+          `Route ${route.path} needs authentication but the gateway has no authenticate method`,
+        );
       }
       if (route.authorization && typeof this.schema.methods?.authorize !== "function") {
-        throw new Error(`Route ${route.path} needs authorization but the gateway has no authorize method`);
+        throw new Error(
+          `Route ${route.path} needs authorization but the gateway has no authorize method`,
+        );
       }
     }
   },

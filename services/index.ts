@@ -5,9 +5,11 @@
 import type { ServiceSchema } from "moleculer";
 import api from "./api.service";
 import products from "./products.service";
+import users from "./users.service";
 
 export const SERVICE_SCHEMAS: Record<string, ServiceSchema> = {
   api,
+  users,
   products,
 };
 

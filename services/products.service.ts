@@ -36,10 +36,15 @@ type UpdateParams = { id: string } & Partial<
   Pick<Product, "name" | "description" | "price" | "stock">
 >;
 
-
 const SORTS = ["price", "-price", "name", "-name", "createdAt", "-createdAt"] as const;
 const money = { type: "number", integer: true, min: 0, max: 1_000_000_000, convert: true } as const;
-const stockQty = { type: "number", integer: true, min: 0, max: 1_000_000_000, convert: true } as const;
+const stockQty = {
+  type: "number",
+  integer: true,
+  min: 0,
+  max: 1_000_000_000,
+  convert: true,
+} as const;
 const idParam = { type: "string", min: 1, max: 64 } as const;
 
 export default defineService<ServiceSettingSchema, DbMethods, DbVars>({
@@ -162,7 +167,11 @@ export default defineService<ServiceSettingSchema, DbMethods, DbVars>({
         }
         if (Object.keys(set).length === 0) {
           throw new ValidationError("Nothing to update", [
-            { field: "body", message: "give at least one of name, description, price, stock", type: "required" },
+            {
+              field: "body",
+              message: "give at least one of name, description, price, stock",
+              type: "required",
+            },
           ]);
         }
         set.updatedAt = new Date().toISOString();
