@@ -41,7 +41,7 @@ export interface AppConfig {
     adminPassword: string | undefined;
   };
   bodyLimit: string;
-  seedProducts: boolean;
+  seedDemoData: boolean;
 }
 
 function int(value: string | undefined, fallback: number, name: string): number {
@@ -120,7 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       adminPassword: env.ADMIN_PASSWORD || undefined,
     },
     bodyLimit: env.BODY_LIMIT ?? "100kb",
-    seedProducts: bool(env.SEED_PRODUCTS, !isTest),
+    seedDemoData: bool(env.SEED_DEMO_DATA, !isTest),
   };
 }
 

@@ -149,13 +149,17 @@ async function ensureIndexes(adapter: AdapterWithRaw, kind: Store["kind"], index
 }
 
 export function dbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
-  const kind: Store["kind"] = config().mongoUri ? "mongo" : "nedb";
   const cacheCleanEvent = `cache.clean.${opts.collection}`;
 
   return defineMixin<ServiceSettingSchema, DbMethods, DbVars & { adapter: AdapterWithRaw }>({
     mixins: [DbService as unknown as Partial<ServiceSchema>],
-    adapter: makeAdapter(opts.collection),
     collection: opts.collection,
+
+    // A fresh adapter for each service instance, chosen from the configuration of the moment
+    // (tests run several brokers in one process).
+    merged(schema: Record<string, unknown>) {
+      schema.adapter = makeAdapter(opts.collection);
+    },
 
     // Remove every generic action of moleculer-db (see the file comment).
     actions: {
@@ -187,12 +191,12 @@ export function dbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
     },
 
     created(this: MixinThis) {
-      this.store = storeFor(this.adapter, kind);
+      this.store = storeFor(this.adapter, config().mongoUri ? "mongo" : "nedb");
     },
 
     async afterConnected(this: MixinThis) {
-      await ensureIndexes(this.adapter, kind, opts.indexes ?? []);
-      if (opts.seed && (await this.store.count()) === 0) {
+      await ensureIndexes(this.adapter, this.store.kind, opts.indexes ?? []);
+      if (opts.seed && config().seedDemoData && (await this.store.count()) === 0) {
         for (const doc of opts.seed()) {
           try {
             await this.store.insert(doc);
