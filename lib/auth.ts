@@ -20,6 +20,8 @@ export interface GatewayMeta {
   /** The new resource's URL, sent as `Location` with a 201. */
   $location?: string;
   $responseHeaders?: Record<string, string>;
+  /** The client's `Idempotency-Key` header, forwarded by the gateway (checkout). */
+  idempotencyKey?: string;
 }
 
 export function isAdmin(user: MetaUser | undefined): boolean {

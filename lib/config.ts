@@ -42,6 +42,22 @@ export interface AppConfig {
   };
   bodyLimit: string;
   seedDemoData: boolean;
+  /** Gateway rate limits, shared by every replica through Redis when CACHER names one. */
+  rateLimit: { windowMs: number; max: number; authMax: number };
+  /** Proxies whose X-Forwarded-For is believed (IPs or CIDRs); empty: the socket address. */
+  trustProxy: string[];
+  /** Allowed CORS origins; empty disables CORS. `*` allows any origin (without credentials). */
+  corsOrigins: string[];
+  orders: {
+    /** An unpaid order is cancelled (`payment_timeout`) this long after creation. */
+    paymentTimeoutMs: number;
+    /** How often the sweeper looks for orders whose step deadline passed. */
+    sweeperIntervalMs: number;
+    /** How long a saga step may take before the sweeper re-emits its event. */
+    stepDeadlineMs: number;
+  };
+  payments: { slowMs: number };
+  notifications: { smtpUrl: string | undefined };
 }
 
 function int(value: string | undefined, fallback: number, name: string): number {
@@ -121,6 +137,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     bodyLimit: env.BODY_LIMIT ?? "100kb",
     seedDemoData: bool(env.SEED_DEMO_DATA, !isTest),
+    rateLimit: {
+      windowMs: int(env.RATE_LIMIT_WINDOW_MS, 60_000, "RATE_LIMIT_WINDOW_MS"),
+      max: int(env.RATE_LIMIT_MAX, 600, "RATE_LIMIT_MAX"),
+      authMax: int(env.RATE_LIMIT_AUTH_MAX, 20, "RATE_LIMIT_AUTH_MAX"),
+    },
+    trustProxy: list(env.TRUST_PROXY) ?? [],
+    corsOrigins: list(env.CORS_ORIGINS) ?? [],
+    orders: {
+      paymentTimeoutMs: int(env.ORDER_PAYMENT_TIMEOUT_MS, 15 * 60_000, "ORDER_PAYMENT_TIMEOUT_MS"),
+      sweeperIntervalMs: int(env.SWEEPER_INTERVAL_MS, 5_000, "SWEEPER_INTERVAL_MS"),
+      stepDeadlineMs: int(env.SAGA_STEP_DEADLINE_MS, 10_000, "SAGA_STEP_DEADLINE_MS"),
+    },
+    payments: { slowMs: int(env.PAYMENT_SLOW_MS, 2_000, "PAYMENT_SLOW_MS") },
+    notifications: { smtpUrl: env.SMTP_URL || undefined },
   };
 }
 

@@ -104,6 +104,10 @@ export default defineService<ApiSettingsSchema, GatewayMethods>({
         authorization: true,
         bodyParsers: { json: { strict: true, limit: cfg.bodyLimit }, urlencoded: false },
         aliases: API_ALIASES,
+        onBeforeCall(ctx: Context<unknown, GatewayMeta>, _route: unknown, req: IncomingMessage) {
+          const key = req.headers["idempotency-key"];
+          if (typeof key === "string" && key !== "") ctx.meta.idempotencyKey = key;
+        },
       },
     ],
 
