@@ -42,7 +42,10 @@ export interface AppConfig {
   };
   bodyLimit: string;
   seedDemoData: boolean;
-  /** Gateway rate limits, shared by every replica through Redis when CACHER names one. */
+  /**
+   * Gateway rate limits per client address and window, shared by every replica through Redis
+   * when CACHER names one; `authMax` applies to /api/auth/*. A limit of 0 turns it off.
+   */
   rateLimit: { windowMs: number; max: number; authMax: number };
   /** Proxies whose X-Forwarded-For is believed (IPs or CIDRs); empty: the socket address. */
   trustProxy: string[];
@@ -143,7 +146,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       authMax: int(env.RATE_LIMIT_AUTH_MAX, 20, "RATE_LIMIT_AUTH_MAX"),
     },
     trustProxy: list(env.TRUST_PROXY) ?? [],
-    corsOrigins: list(env.CORS_ORIGINS) ?? [],
+    // `list` reads "*" as "no list"; for CORS it means any origin.
+    corsOrigins: env.CORS_ORIGINS?.trim() === "*" ? ["*"] : (list(env.CORS_ORIGINS) ?? []),
     orders: {
       paymentTimeoutMs: int(env.ORDER_PAYMENT_TIMEOUT_MS, 15 * 60_000, "ORDER_PAYMENT_TIMEOUT_MS"),
       sweeperIntervalMs: int(env.SWEEPER_INTERVAL_MS, 5_000, "SWEEPER_INTERVAL_MS"),

@@ -19,6 +19,7 @@ interface AnyError {
   statusCode?: unknown;
   type?: unknown;
   data?: unknown;
+  expose?: unknown;
 }
 
 const UNAVAILABLE_TYPES = new Set([
@@ -57,25 +58,24 @@ export function toErrorBody(raw: unknown): ErrorBody {
   const type = typeof err.type === "string" ? err.type : "";
   const code = Number(err.code ?? err.status ?? err.statusCode);
 
-  // body-parser's own errors (they carry `status` and a dotted `type`).
-  if (
-    type === "entity.parse.failed" ||
-    type === "INVALID_REQUEST_BODY" ||
-    type === "encoding.unsupported"
-  ) {
-    return {
-      name: "BadRequestError",
-      message: "Malformed JSON body",
-      code: 400,
-      type: "INVALID_REQUEST",
-    };
-  }
+  // body-parser's errors (http-errors objects: a numeric `status`, `expose`, a dotted `type`
+  // such as "entity.parse.failed" or "charset.unsupported"). Their messages quote the body.
+  const fromBodyParser = typeof err.expose === "boolean" || /^[a-z]+\.[a-z.]+$/.test(type);
   if (type === "entity.too.large" || type === "PAYLOAD_TOO_LARGE" || code === 413) {
+    // API.md lists 413 in the INVALID_REQUEST row: a request the gateway refuses to read.
     return {
       name: "PayloadTooLargeError",
       message: "Request body too large",
       code: 413,
-      type: "PAYLOAD_TOO_LARGE",
+      type: "INVALID_REQUEST",
+    };
+  }
+  if (fromBodyParser || type === "INVALID_REQUEST_BODY") {
+    return {
+      name: "BadRequestError",
+      message: type === "entity.parse.failed" ? "Malformed JSON body" : "Unreadable request body",
+      code: 400,
+      type: "INVALID_REQUEST",
     };
   }
   if (UNAVAILABLE_TYPES.has(type) || code === 503 || code === 504) return unavailable();
@@ -90,7 +90,9 @@ export function toErrorBody(raw: unknown): ErrorBody {
   if (type === "VALIDATION_ERROR" || code === 422) {
     return {
       name: "ValidationError",
-      message: "Parameters validation error",
+      // Ours ("Nothing to update") and moleculer's ("Parameters validation error!") are both
+      // written for clients; the field list is rebuilt without the offending values.
+      message: err.message || "Parameters validation error",
       code: 422,
       type: "VALIDATION_ERROR",
       data: fieldErrors(err.data),

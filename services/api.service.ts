@@ -1,18 +1,28 @@
 /**
  * api: the moleculer-web gateway, the only door. Explicit aliases only (`mappingPolicy:
  * "restrict"`), authentication and role authorization declared on the actions (`auth`), the
- * contract's error bodies, health endpoints. Refuses to start if a route asks for
+ * contract's error bodies, CORS, security headers, a body size limit, rate limits shared by every
+ * replica (services/api/rate-limit.ts), health endpoints and the OpenAPI document generated from
+ * the aliases and the actions' param schemas. Refuses to start if a route asks for
  * authentication or authorization and the method is missing (moleculer-web would silently
  * turn the check off).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { defineService } from "../lib/define-service";
-import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
+import ApiGateway, {
+  type ApiRouteSchema,
+  type ApiSettingsSchema,
+  type CorsOptions,
+  type RateLimitSettings,
+} from "moleculer-web";
 import { config } from "../lib/config";
 import { toErrorBody } from "../lib/http-errors";
 import { ForbiddenError, UnauthorizedError } from "../lib/errors";
 import type { AuthRequirement, GatewayMeta, MetaUser } from "../lib/auth";
+import { clientAddress, trustedProxies } from "./api/client-ip";
+import { isClosableStore, rateLimitStore } from "./api/rate-limit";
+import { buildOpenApi, type ActionDoc, type JsonSchema, type StaticOperation } from "./api/openapi";
 
 /** The REST contract (../shared/API.md): path → action. Nothing else is reachable. */
 export const API_ALIASES: Record<string, string> = {
@@ -30,6 +40,13 @@ export const API_ALIASES: Record<string, string> = {
 /** The services the routes call: readiness waits for every one of them. */
 export const NEEDED_SERVICES = [...new Set(Object.values(API_ALIASES).map((a) => a.split(".")[0]))];
 
+/** Where the routes are mounted; the aliases above are relative to it. */
+export const API_PREFIX = "/api";
+/** Aliases under this path get the stricter RATE_LIMIT_AUTH_MAX (password guessing). */
+const AUTH_PATH = "/auth";
+/** A JWT longer than this is not one of ours; refused before it reaches the users service. */
+const MAX_TOKEN_LENGTH = 4096;
+
 interface GatewayRequest extends IncomingMessage {
   $action?: { auth?: AuthRequirement; name?: string };
   $ctx?: Context<unknown, GatewayMeta>;
@@ -39,29 +56,159 @@ interface GatewayMethods {
   resolveUser(token: string): Promise<MetaUser | null>;
   sendJson(res: ServerResponse, status: number, body: unknown): void;
   readiness(): { ready: boolean; missing: string[] };
+  openApiDocument(): JsonSchema;
 }
-type GatewayThis = Service<ApiSettingsSchema> & GatewayMethods;
+
+/** The parts of moleculer-web's processed routes this service touches. */
+interface GatewayVars {
+  routes?: Array<{ rateLimit?: { store?: unknown } }>;
+}
+type GatewayThis = Service<ApiSettingsSchema> & GatewayMethods & GatewayVars;
+
+function splitAlias(alias: string): { method: string; path: string } {
+  const [method, path] = alias.trim().split(/\s+/);
+  return { method, path };
+}
+
+/**
+ * The aliases inside (or outside) `prefix`, relative to it: moleculer-web joins a route's path
+ * and its aliases' paths, and each route has its own rate limit.
+ */
+function aliasesUnder(prefix: string, inside: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [alias, action] of Object.entries(API_ALIASES)) {
+    const { method, path } = splitAlias(alias);
+    const under = path === prefix || path.startsWith(`${prefix}/`);
+    if (under !== inside) continue;
+    out[`${method} ${inside ? path.slice(prefix.length) || "/" : path}`] = action;
+  }
+  return out;
+}
+
+/** API_ALIASES with their full paths, as clients see them. */
+export function publicAliases(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(API_ALIASES).map(([alias, action]) => {
+      const { method, path } = splitAlias(alias);
+      return [`${method} ${API_PREFIX}${path}`, action];
+    }),
+  );
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  "X-Content-Type-Options": "nosniff",
+  "X-Frame-Options": "DENY",
+  "Referrer-Policy": "no-referrer",
+  "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+  "Cache-Control": "no-store",
+};
+
+function setSecurityHeaders(res: ServerResponse): void {
+  if (res.headersSent) return;
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+}
+
+function securityHeaders(_req: IncomingMessage, res: ServerResponse, next: () => void) {
+  setSecurityHeaders(res);
+  next();
+}
 
 function bearerToken(req: IncomingMessage): string | null {
   const header = req.headers.authorization;
   if (!header) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw new UnauthorizedError("Malformed Authorization header");
+  if (!match || match[1].length > MAX_TOKEN_LENGTH)
+    throw new UnauthorizedError("Malformed Authorization header");
   return match[1];
 }
 
-function securityHeaders(_req: IncomingMessage, res: ServerResponse, next: () => void) {
-  res.setHeader("X-Content-Type-Options", "nosniff");
-  res.setHeader("X-Frame-Options", "DENY");
-  res.setHeader("Referrer-Policy", "no-referrer");
-  res.setHeader("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
-  res.setHeader("Cache-Control", "no-store");
-  next();
+const cfg = config();
+const trusted = trustedProxies(cfg.trustProxy);
+
+/** A route's rate limit; `max` 0 turns it off. */
+function rateLimit(name: string, max: number): RateLimitSettings | undefined {
+  if (max === 0) return undefined;
+  return {
+    window: cfg.rateLimit.windowMs,
+    limit: max,
+    headers: true,
+    key: (req: IncomingMessage) => clientAddress(req, trusted),
+    StoreFactory: rateLimitStore({ name, namespace: cfg.namespace, redisUrl: cfg.cacher }),
+  };
 }
 
-const cfg = config();
+/** Seconds until the client may try again, from the window end moleculer-web just wrote. */
+function retryAfterSeconds(res: ServerResponse): number {
+  const resetAt = Number(res.getHeader("X-Rate-Limit-Reset"));
+  if (!Number.isFinite(resetAt)) return Math.ceil(cfg.rateLimit.windowMs / 1000);
+  return Math.max(1, resetAt - Math.floor(Date.now() / 1000));
+}
 
-export default defineService<ApiSettingsSchema, GatewayMethods>({
+function corsOptions(origins: string[]): CorsOptions | undefined {
+  if (origins.length === 0) return undefined;
+  return {
+    // An exact match: moleculer-web's own check of a string origin is a substring test.
+    origin: origins.includes("*") ? "*" : (origin: string) => origins.includes(origin),
+    methods: ["GET", "POST", "PATCH", "DELETE"],
+    allowedHeaders: ["Authorization", "Content-Type", "Idempotency-Key"],
+    exposedHeaders: [
+      "Location",
+      "Retry-After",
+      "X-Rate-Limit-Limit",
+      "X-Rate-Limit-Remaining",
+      "X-Rate-Limit-Reset",
+      "X-Request-ID",
+    ],
+    credentials: false,
+    maxAge: 600,
+  };
+}
+
+/** What every API route shares: explicit aliases, bearer auth, roles, a bounded JSON body. */
+const apiRoute: Omit<ApiRouteSchema, "path"> = {
+  mappingPolicy: "restrict",
+  autoAliases: false,
+  authentication: true,
+  authorization: true,
+  bodyParsers: { json: { strict: true, limit: cfg.bodyLimit }, urlencoded: false },
+  onBeforeCall(ctx: Context<unknown, GatewayMeta>, _route: unknown, req: IncomingMessage) {
+    const key = req.headers["idempotency-key"];
+    if (typeof key === "string" && key !== "") ctx.meta.idempotencyKey = key;
+  },
+};
+
+/** The gateway's own paths, documented next to the aliases. */
+const OPERATIONS: StaticOperation[] = [
+  {
+    method: "GET",
+    path: "/health/live",
+    summary: "The process runs",
+    status: 200,
+    schema: { type: "object", properties: { status: { type: "string", enum: ["ok"] } } },
+  },
+  {
+    method: "GET",
+    path: "/health/ready",
+    summary: "Ready to serve; 503 naming the missing services (and while shutting down)",
+    status: 200,
+    schema: {
+      type: "object",
+      properties: {
+        status: { type: "string", enum: ["ok", "unavailable"] },
+        missing: { type: "array", items: { type: "string" } },
+      },
+    },
+  },
+  {
+    method: "GET",
+    path: `${API_PREFIX}/openapi.json`,
+    summary: "This document",
+    status: 200,
+    schema: { type: "object" },
+  },
+];
+
+export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   name: "api",
   mixins: [ApiGateway as unknown as Partial<ServiceSchema>],
 
@@ -69,6 +216,7 @@ export default defineService<ApiSettingsSchema, GatewayMethods>({
     port: cfg.port,
     ip: "0.0.0.0",
     use: [securityHeaders],
+    cors: corsOptions(cfg.corsOrigins),
     log4XXResponses: false,
     logRequest: "debug",
     logResponse: "debug",
@@ -77,6 +225,7 @@ export default defineService<ApiSettingsSchema, GatewayMethods>({
 
     routes: [
       {
+        name: "health",
         path: "/health",
         mappingPolicy: "restrict",
         authentication: false,
@@ -97,23 +246,31 @@ export default defineService<ApiSettingsSchema, GatewayMethods>({
         },
       },
       {
-        path: "/api",
-        mappingPolicy: "restrict",
-        autoAliases: false,
-        authentication: true,
-        authorization: true,
-        bodyParsers: { json: { strict: true, limit: cfg.bodyLimit }, urlencoded: false },
-        aliases: API_ALIASES,
-        onBeforeCall(ctx: Context<unknown, GatewayMeta>, _route: unknown, req: IncomingMessage) {
-          const key = req.headers["idempotency-key"];
-          if (typeof key === "string" && key !== "") ctx.meta.idempotencyKey = key;
+        ...apiRoute,
+        name: "auth",
+        path: `${API_PREFIX}${AUTH_PATH}`,
+        aliases: aliasesUnder(AUTH_PATH, true),
+        rateLimit: rateLimit("auth", cfg.rateLimit.authMax),
+      },
+      {
+        ...apiRoute,
+        name: "api",
+        path: API_PREFIX,
+        aliases: {
+          ...aliasesUnder(AUTH_PATH, false),
+          "GET /openapi.json"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
+            this.sendJson(res, 200, this.openApiDocument());
+          },
         },
+        rateLimit: rateLimit("api", cfg.rateLimit.max),
       },
     ],
 
     onError(this: GatewayThis, req: GatewayRequest, res: ServerResponse, err: Error) {
       const body = toErrorBody(err);
       if (body.code >= 500) this.logger.error(`${req.method} ${req.url} failed:`, err);
+      if (body.code === 429 && !res.headersSent)
+        res.setHeader("Retry-After", String(retryAfterSeconds(res)));
       this.sendJson(res, body.code, body);
     },
   },
@@ -150,8 +307,10 @@ export default defineService<ApiSettingsSchema, GatewayMethods>({
       return this.broker.call<MetaUser | null, { token: string }>("users.resolveToken", { token });
     },
 
+    /** Every response the gateway writes itself (health, errors, unrouted 404s) goes here. */
     sendJson(res: ServerResponse, status: number, body: unknown) {
       if (res.headersSent) return;
+      setSecurityHeaders(res);
       res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
       res.end(JSON.stringify(body));
     },
@@ -164,6 +323,29 @@ export default defineService<ApiSettingsSchema, GatewayMethods>({
       );
       const missing = NEEDED_SERVICES.filter((name) => !available.has(name));
       return { ready: missing.length === 0, missing };
+    },
+
+    /**
+     * Built per request from the registry, so it describes the param schemas of the services
+     * running now, wherever they run (remote actions' schemas come with their node's info).
+     */
+    openApiDocument() {
+      const actions = new Map<string, ActionDoc>();
+      for (const item of this.broker.registry.getActionList({})) {
+        if (!item.action) continue;
+        actions.set(item.name, {
+          params: item.action.params as Record<string, unknown> | undefined,
+          auth: item.action.auth,
+        });
+      }
+      return buildOpenApi({
+        title: "commerce-mesh",
+        version: "1.0.0",
+        aliases: publicAliases(),
+        actions,
+        staticOperations: OPERATIONS,
+        rateLimited: cfg.rateLimit.max > 0,
+      });
     },
   },
 
@@ -179,6 +361,14 @@ export default defineService<ApiSettingsSchema, GatewayMethods>({
           `Route ${route.path} needs authorization but the gateway has no authorize method`,
         );
       }
+    }
+  },
+
+  /** moleculer-web never closes a custom rate-limit store; its Redis connection ends here. */
+  stopped() {
+    for (const route of this.routes ?? []) {
+      const store = route.rateLimit?.store;
+      if (isClosableStore(store)) store.close();
     }
   },
 });

@@ -114,11 +114,13 @@ export default defineService<ServiceSettingSchema, DbMethods, DbVars>({
       auth: "admin",
       params: {
         $$strict: "remove",
-        sku: { type: "string", min: 1, max: 64, trim: true, pattern: /^[A-Za-z0-9._-]+$/ },
+        // Patterns as strings, not RegExps: they survive the transporter's JSON into remote
+        // gateways' registries, where the OpenAPI document reads them.
+        sku: { type: "string", min: 1, max: 64, trim: true, pattern: "^[A-Za-z0-9._-]+$" },
         name: { type: "string", min: 1, max: 200, trim: true },
         description: { type: "string", max: 2000, optional: true, default: "" },
         price: money,
-        currency: { type: "string", pattern: /^[A-Z]{3}$/, optional: true, default: "USD" },
+        currency: { type: "string", pattern: "^[A-Z]{3}$", optional: true, default: "USD" },
         stock: stockQty,
       },
       async handler(ctx: Context<CreateParams, GatewayMeta>): Promise<Product> {

@@ -15,6 +15,10 @@ process.env.SEED_DEMO_DATA ??= "false";
 process.env.JWT_SECRET ??= "test-secret-that-is-at-least-32-characters-long";
 process.env.ADMIN_EMAIL ??= "admin@example.com";
 process.env.ADMIN_PASSWORD ??= "admin-password-1";
+// Every test file talks from 127.0.0.1: the real limits would throttle the suites themselves.
+// Tests of the limits set their own.
+process.env.RATE_LIMIT_MAX ??= "10000";
+process.env.RATE_LIMIT_AUTH_MAX ??= "10000";
 process.env.NAMESPACE = `t${tag}`;
 if (process.env.MONGO_URI) {
   const url = new URL(process.env.MONGO_URI);

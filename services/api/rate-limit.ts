@@ -1,0 +1,132 @@
+/**
+ * The gateway's rate-limit store, plugged into moleculer-web's `rateLimit.StoreFactory`.
+ *
+ * moleculer-web's own MemoryStore counts per process, so N gateway replicas would allow N times
+ * the limit. With Redis configured (CACHER), every replica counts in the same Redis key through
+ * rate-limiter-flexible's atomic increment-with-expiry; without it, a per-process fixed window.
+ *
+ * Redis being down must not take the API down with it: the Redis client fails commands at once
+ * instead of queueing them (no offline queue, short timeouts), and rate-limiter-flexible then
+ * answers from its insurance limiter, an in-process window with the same limit. While Redis is
+ * away each replica enforces the limit on its own: N times the limit overall, but never unlimited
+ * and never a hung or failed request.
+ */
+import type { ServiceBroker } from "moleculer";
+import type { RateLimitSettings, RateLimitStore } from "moleculer-web";
+import Redis from "ioredis";
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import type { RateLimiterAbstract } from "rate-limiter-flexible";
+import { redisOptions } from "../../moleculer.config";
+
+export interface RateLimitStoreOptions {
+  /** Separates the limits of different routes (`api`, `auth`) in Redis. */
+  name: string;
+  /** The system's namespace: two systems sharing one Redis never share counters. */
+  namespace: string;
+  /** `redis://…` to share the counters between replicas; unset: in-process only. */
+  redisUrl: string | undefined;
+}
+
+/** A store moleculer-web can close when the gateway stops (it does not do so by itself). */
+export interface ClosableRateLimitStore extends RateLimitStore {
+  close(): void;
+}
+
+/**
+ * How long a Redis round trip may take before the request is counted in-process instead: a
+ * healthy local Redis answers in about a millisecond, and a request should not wait long on a
+ * counter.
+ */
+const REDIS_COMMAND_TIMEOUT_MS = 250;
+const REDIS_CONNECT_TIMEOUT_MS = 1000;
+
+function redisClient(url: string, onDown: (err: Error) => void, onUp: () => void): Redis {
+  const client = new Redis({
+    ...redisOptions(url),
+    // Fail a command at once while disconnected instead of holding the request until reconnect.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    // Keep trying to come back, at most every 2 s, for as long as the gateway runs.
+    retryStrategy: (times: number) => Math.min(times * 200, 2000),
+  });
+  client.on("error", onDown);
+  client.on("ready", onUp);
+  return client;
+}
+
+/** A `StoreFactory` class for one route's limiter. */
+export function rateLimitStore(options: RateLimitStoreOptions): typeof RateLimitStore {
+  return class SharedRateLimitStore implements ClosableRateLimitStore {
+    /**
+     * Unix time (seconds) at which the window of the last counted key ends. moleculer-web reads
+     * it right after `inc` for the X-Rate-Limit-Reset header; per key, unlike its MemoryStore's
+     * one timer for everybody.
+     */
+    resetTime = 0;
+    private readonly limiter: RateLimiterAbstract;
+    private readonly client: Redis | null = null;
+
+    constructor(windowMs: number, opts?: RateLimitSettings, broker?: ServiceBroker) {
+      const points = opts?.limit ?? 30;
+      // rate-limiter-flexible counts in whole seconds (Redis EXPIRE).
+      const duration = Math.max(1, Math.ceil(windowMs / 1000));
+      const keyPrefix = `${options.namespace || "default"}:rl:${options.name}`;
+      const local = new RateLimiterMemory({ keyPrefix, points, duration });
+      if (!options.redisUrl) {
+        this.limiter = local;
+        return;
+      }
+
+      const logger = broker?.getLogger("rate-limit");
+      let down = false;
+      this.client = redisClient(
+        options.redisUrl,
+        (err) => {
+          if (down) return;
+          down = true;
+          logger?.warn(
+            `Redis for the ${options.name} rate limit is unreachable (${err.message}); limiting per process until it is back.`,
+          );
+        },
+        () => {
+          if (!down) return;
+          down = false;
+          logger?.info(`Redis for the ${options.name} rate limit is back; limits are shared again.`);
+        },
+      );
+      this.limiter = new RateLimiterRedis({
+        storeClient: this.client,
+        keyPrefix,
+        points,
+        duration,
+        // Not connected: go straight to the insurance limiter instead of trying the command.
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: local,
+      });
+    }
+
+    /** Counts one request of `key`; moleculer-web refuses it when the count passes the limit. */
+    async inc(key: string): Promise<number> {
+      let res: RateLimiterRes;
+      try {
+        res = await this.limiter.consume(key);
+      } catch (rejection) {
+        // Over the limit is a rejection carrying the count; anything else is a real failure.
+        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        res = rejection;
+      }
+      this.resetTime = Math.ceil((Date.now() + res.msBeforeNext) / 1000);
+      return res.consumedPoints;
+    }
+
+    close(): void {
+      this.client?.disconnect();
+    }
+  };
+}
+
+export function isClosableStore(store: unknown): store is ClosableRateLimitStore {
+  return typeof (store as Partial<ClosableRateLimitStore> | null)?.close === "function";
+}
