@@ -1,0 +1,249 @@
+import { ServiceBroker, type ServiceSchema } from "moleculer";
+import { brokerOptions } from "../../moleculer.config";
+import { config, resetConfig } from "../../lib/config";
+import api, { API_ALIASES, NEEDED_SERVICES, publicAliases } from "../../services/api.service";
+import { startSystem, type TestSystem } from "../helpers/system";
+import { client } from "../helpers/http";
+import { validateOpenApi } from "../helpers/openapi-validate";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+
+interface OpenApiDoc {
+  paths: Record<string, Record<string, OperationDoc>>;
+}
+interface OperationDoc {
+  security?: unknown[];
+  parameters?: Array<{ name: string; in: string; required: boolean; schema: SchemaDoc }>;
+  requestBody?: { content: { "application/json": { schema: SchemaDoc } } };
+  responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }>;
+}
+interface SchemaDoc {
+  type?: string;
+  properties?: Record<string, SchemaDoc>;
+  required?: string[];
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  format?: string;
+  enum?: unknown[];
+}
+
+/** `"GET /api/products/:id"` → `["/api/products/{id}", "get"]`, as the document keys it. */
+function documented(alias: string): [string, string] {
+  const [method, path] = alias.split(" ");
+  return [path.replace(/:(\w+)/g, "{$1}"), method.toLowerCase()];
+}
+
+describe("the gateway", () => {
+  let sys: TestSystem;
+
+  beforeAll(async () => {
+    sys = await startSystem();
+  });
+  afterAll(() => sys.stop());
+
+  it("answers /health/live with ok and /health/ready with 200 when every service is up", async () => {
+    expect(await sys.http.get("/health/live")).toMatchObject({
+      status: 200,
+      body: { status: "ok" },
+    });
+    expect(await sys.http.get("/health/ready")).toMatchObject({
+      status: 200,
+      body: { status: "ok" },
+    });
+  });
+
+  it("answers an unknown route with the contract's 404 body and the security headers", async () => {
+    for (const path of ["/nowhere", "/api/nowhere", "/api/auth/nowhere"]) {
+      const res = await sys.http.get(path);
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({
+        name: "NotFoundError",
+        message: "Not found",
+        code: 404,
+        type: "NOT_FOUND",
+      });
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+    }
+  });
+
+  it("sets the security headers on action responses", async () => {
+    const res = await sys.http.get("/api/products");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+
+  describe("GET /api/openapi.json", () => {
+    let doc: OpenApiDoc;
+
+    beforeAll(async () => {
+      const res = await sys.http.get<OpenApiDoc>("/api/openapi.json");
+      expect(res.status).toBe(200);
+      doc = res.body;
+    });
+
+    it("is a valid OpenAPI 3 document", async () => {
+      expect(await validateOpenApi(doc)).toBe("valid");
+    });
+
+    it("documents every path of API.md's auth, users and products tables", () => {
+      const contract = [
+        "POST /api/auth/register",
+        "POST /api/auth/login",
+        "GET /api/users/me",
+        "PATCH /api/users/me",
+        "GET /api/products",
+        "GET /api/products/{id}",
+        "POST /api/products",
+        "PATCH /api/products/{id}",
+        "DELETE /api/products/{id}",
+        "GET /health/live",
+        "GET /health/ready",
+        "GET /api/openapi.json",
+      ];
+      for (const entry of contract) {
+        const [method, path] = entry.split(" ");
+        expect([entry, doc.paths[path]?.[method.toLowerCase()]]).toEqual([
+          entry,
+          expect.any(Object),
+        ]);
+      }
+    });
+
+    it("documents every alias the gateway serves, and nothing else under /api", () => {
+      const aliases = Object.keys(publicAliases());
+      expect(aliases).toHaveLength(Object.keys(API_ALIASES).length);
+      const expected = aliases.map(documented).map(([p, m]) => `${m} ${p}`);
+      const actual = Object.entries(doc.paths)
+        .filter(([p]) => p.startsWith("/api/") && p !== "/api/openapi.json")
+        .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
+      expect(actual.sort()).toEqual(expected.sort());
+    });
+
+    it("takes the body and query schemas from the actions' validators", () => {
+      const register = doc.paths["/api/auth/register"].post;
+      const body = register.requestBody!.content["application/json"].schema;
+      expect(body.required?.sort()).toEqual(["email", "name", "password"]);
+      expect(body.properties!.email).toMatchObject({ type: "string", format: "email" });
+      expect(body.properties!.password).toMatchObject({ minLength: 8, maxLength: 128 });
+      expect(register.security).toBeUndefined();
+
+      const create = doc.paths["/api/products"].post;
+      const product = create.requestBody!.content["application/json"].schema;
+      expect(product.properties!.price).toMatchObject({ type: "integer", minimum: 0 });
+      expect(product.properties!.sku.pattern).toBe("^[A-Za-z0-9._-]+$");
+      expect(product.required).not.toContain("description");
+      expect(create.security).toEqual([{ bearerAuth: [] }]);
+      expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(["401", "403", "422"]));
+      expect(create.responses["403"].content!["application/json"].schema.$ref).toBe(
+        "#/components/schemas/Error",
+      );
+
+      const list = doc.paths["/api/products"].get;
+      const pageSize = list.parameters!.find((p) => p.name === "pageSize")!;
+      expect(pageSize).toMatchObject({
+        in: "query",
+        required: false,
+        schema: { type: "integer", minimum: 1, maximum: 100 },
+      });
+      expect(list.parameters!.find((p) => p.name === "sort")!.schema.enum).toContain("-price");
+
+      const get = doc.paths["/api/products/{id}"].get;
+      expect(get.parameters).toEqual([
+        expect.objectContaining({ name: "id", in: "path", required: true }),
+      ]);
+      expect(doc.paths["/api/users/me"].get.security).toEqual([{ bearerAuth: [] }]);
+    });
+  });
+});
+
+describe("readiness", () => {
+  it("is 503 naming every service the routes need while none of them runs", async () => {
+    const sys = await startSystem(["api"]);
+    try {
+      const res = await sys.http.get<{ status: string; missing: string[] }>("/health/ready");
+      expect(res.status).toBe(503);
+      expect(res.body.status).toBe("unavailable");
+      expect(res.body.missing.sort()).toEqual([...NEEDED_SERVICES].sort());
+      expect(res.body.missing).toContain("users");
+      expect(res.body.missing).toContain("products");
+    } finally {
+      await sys.stop();
+    }
+  });
+
+  it("turns 503 while the node shuts down, and lets the request in flight finish", async () => {
+    resetConfig();
+    const broker = new ServiceBroker({
+      ...brokerOptions(config()),
+      nodeID: `ready-stop-${process.pid}`,
+    });
+    // Stand-ins for every service the routes need; GET /api/products/:id waits for a gate.
+    const slowAction = API_ALIASES["GET /products/:id"];
+    let entered!: () => void;
+    const inFlight = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    broker.createService(api);
+    for (const name of NEEDED_SERVICES) {
+      const schema: ServiceSchema = { name, actions: {} };
+      if (slowAction.startsWith(`${name}.`)) {
+        schema.actions![slowAction.slice(name.length + 1)] = async () => {
+          entered();
+          await gate;
+          return { id: "slow" };
+        };
+      }
+      broker.createService(schema);
+    }
+    await broker.start();
+    const server = (broker.getLocalService("api") as unknown as { server: Server }).server;
+    const http = client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+
+    expect((await http.get("/health/ready")).status).toBe(200);
+    const slow = http.get("/api/products/slow");
+    await inFlight;
+    const stopped = broker.stop();
+
+    let ready = await http.get<{ missing: string[] }>("/health/ready");
+    const deadline = Date.now() + 5000;
+    while (ready.status === 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      ready = await http.get<{ missing: string[] }>("/health/ready");
+    }
+    expect(ready.status).toBe(503);
+    expect(ready.body.missing).toEqual(["api (stopping)"]);
+
+    release();
+    expect(await slow).toMatchObject({ status: 200, body: { id: "slow" } });
+    await stopped;
+  });
+});
+
+describe("fail closed", () => {
+  function withoutMethod(method: "authenticate" | "authorize"): ServiceSchema {
+    const methods = { ...api.methods };
+    delete methods[method];
+    return { ...api, methods };
+  }
+
+  it.each(["authenticate", "authorize"] as const)(
+    "refuses to create the gateway when its %s method is missing",
+    (method) => {
+      const broker = new ServiceBroker({ logger: false, transporter: null });
+      expect(() => broker.createService(withoutMethod(method))).toThrow(
+        new RegExp(`needs ${method === "authenticate" ? "authentication" : "authorization"}`),
+      );
+    },
+  );
+
+  it("creates the gateway with both methods present", async () => {
+    const broker = new ServiceBroker({ logger: false, transporter: null });
+    expect(() => broker.createService({ ...api, settings: { ...api.settings, port: 0 } })).not.toThrow();
+    await broker.stop();
+  });
+});
