@@ -137,11 +137,15 @@ function rateLimit(name: string, max: number): RateLimitSettings | undefined {
   };
 }
 
-/** Seconds until the client may try again, from the window end moleculer-web just wrote. */
+/**
+ * Seconds until the client may try again, from the window end moleculer-web just wrote (whole
+ * seconds, rounded up); never more than one window.
+ */
 function retryAfterSeconds(res: ServerResponse): number {
+  const window = Math.max(1, Math.ceil(cfg.rateLimit.windowMs / 1000));
   const resetAt = Number(res.getHeader("X-Rate-Limit-Reset"));
-  if (!Number.isFinite(resetAt)) return Math.ceil(cfg.rateLimit.windowMs / 1000);
-  return Math.max(1, resetAt - Math.floor(Date.now() / 1000));
+  if (!Number.isFinite(resetAt)) return window;
+  return Math.min(window, Math.max(1, Math.ceil(resetAt - Date.now() / 1000)));
 }
 
 function corsOptions(origins: string[]): CorsOptions | undefined {
