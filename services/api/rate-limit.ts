@@ -93,7 +93,9 @@ export function rateLimitStore(options: RateLimitStoreOptions): typeof RateLimit
         () => {
           if (!down) return;
           down = false;
-          logger?.info(`Redis for the ${options.name} rate limit is back; limits are shared again.`);
+          logger?.info(
+            `Redis for the ${options.name} rate limit is back; limits are shared again.`,
+          );
         },
       );
       this.limiter = new RateLimiterRedis({

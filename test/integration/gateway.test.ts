@@ -243,7 +243,9 @@ describe("fail closed", () => {
 
   it("creates the gateway with both methods present", async () => {
     const broker = new ServiceBroker({ logger: false, transporter: null });
-    expect(() => broker.createService({ ...api, settings: { ...api.settings, port: 0 } })).not.toThrow();
+    expect(() =>
+      broker.createService({ ...api, settings: { ...api.settings, port: 0 } }),
+    ).not.toThrow();
     await broker.stop();
   });
 });

@@ -13,9 +13,10 @@ describe("fastest-validator rules as OpenAPI schemas", () => {
   });
 
   it("maps numbers, integers, emails, enums and defaults", () => {
-    expect(toJsonSchema({ type: "number", integer: true, min: 1, max: 100, default: 20 })).toEqual(
-      { schema: { type: "integer", minimum: 1, maximum: 100, default: 20 }, optional: true },
-    );
+    expect(toJsonSchema({ type: "number", integer: true, min: 1, max: 100, default: 20 })).toEqual({
+      schema: { type: "integer", minimum: 1, maximum: 100, default: 20 },
+      optional: true,
+    });
     expect(toJsonSchema({ type: "number", positive: true }).schema).toEqual({
       type: "number",
       minimum: 0,
