@@ -21,7 +21,7 @@ import { toErrorBody } from "../lib/http-errors";
 import { ForbiddenError, UnauthorizedError } from "../lib/errors";
 import type { AuthRequirement, GatewayMeta, MetaUser } from "../lib/auth";
 import { clientAddress, trustedProxies } from "./api/client-ip";
-import { isClosableStore, rateLimitStore } from "./api/rate-limit";
+import { isManagedStore, rateLimitStore } from "./api/rate-limit";
 import { buildOpenApi, type ActionDoc, type JsonSchema, type StaticOperation } from "./api/openapi";
 
 /** The REST contract (../shared/API.md): path → action. Nothing else is reachable. */
@@ -368,11 +368,18 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
     }
   },
 
-  /** moleculer-web never closes a custom rate-limit store; its Redis connection ends here. */
+  /** moleculer-web neither connects nor closes a custom rate-limit store; the gateway does. */
+  started() {
+    for (const route of this.routes ?? []) {
+      const store = route.rateLimit?.store;
+      if (isManagedStore(store)) store.connect();
+    }
+  },
+
   stopped() {
     for (const route of this.routes ?? []) {
       const store = route.rateLimit?.store;
-      if (isClosableStore(store)) store.close();
+      if (isManagedStore(store)) store.close();
     }
   },
 });

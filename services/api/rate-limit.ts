@@ -27,8 +27,13 @@ export interface RateLimitStoreOptions {
   redisUrl: string | undefined;
 }
 
-/** A store moleculer-web can close when the gateway stops (it does not do so by itself). */
-export interface ClosableRateLimitStore extends RateLimitStore {
+/**
+ * moleculer-web creates a store with the route (when the service is created) and never ends it;
+ * the gateway connects it when it starts and closes it when it stops, so a gateway that is
+ * created but never started (or fails to start) holds no connection.
+ */
+export interface ManagedRateLimitStore extends RateLimitStore {
+  connect(): void;
   close(): void;
 }
 
@@ -50,6 +55,7 @@ function redisClient(url: string, onDown: (err: Error) => void, onUp: () => void
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     // Keep trying to come back, at most every 2 s, for as long as the gateway runs.
     retryStrategy: (times: number) => Math.min(times * 200, 2000),
+    lazyConnect: true,
   });
   client.on("error", onDown);
   client.on("ready", onUp);
@@ -58,7 +64,7 @@ function redisClient(url: string, onDown: (err: Error) => void, onUp: () => void
 
 /** A `StoreFactory` class for one route's limiter. */
 export function rateLimitStore(options: RateLimitStoreOptions): typeof RateLimitStore {
-  return class SharedRateLimitStore implements ClosableRateLimitStore {
+  return class SharedRateLimitStore implements ManagedRateLimitStore {
     /**
      * Unix time (seconds) at which the window of the last counted key ends. moleculer-web reads
      * it right after `inc` for the X-Rate-Limit-Reset header; per key, unlike its MemoryStore's
@@ -123,12 +129,19 @@ export function rateLimitStore(options: RateLimitStoreOptions): typeof RateLimit
       return res.consumedPoints;
     }
 
+    connect(): void {
+      // A failure is logged by the error listener and retried by the retry strategy; meanwhile
+      // the insurance limiter counts.
+      this.client?.connect().catch(() => undefined);
+    }
+
     close(): void {
       this.client?.disconnect();
     }
   };
 }
 
-export function isClosableStore(store: unknown): store is ClosableRateLimitStore {
-  return typeof (store as Partial<ClosableRateLimitStore> | null)?.close === "function";
+export function isManagedStore(store: unknown): store is ManagedRateLimitStore {
+  const candidate = store as Partial<ManagedRateLimitStore> | null;
+  return typeof candidate?.connect === "function" && typeof candidate.close === "function";
 }
