@@ -48,6 +48,8 @@ const AUTH_PATH = "/auth";
 const MAX_TOKEN_LENGTH = 4096;
 
 interface GatewayRequest extends IncomingMessage {
+  /** The URL as the client sent it (moleculer-web makes `url` relative to the route). */
+  originalUrl?: string;
   $action?: { auth?: AuthRequirement; name?: string };
   $ctx?: Context<unknown, GatewayMeta>;
 }
@@ -59,9 +61,10 @@ interface GatewayMethods {
   openApiDocument(): JsonSchema;
 }
 
-/** The parts of moleculer-web's processed routes this service touches. */
+/** The parts of moleculer-web (its processed routes, its error writer) this service touches. */
 interface GatewayVars {
   routes?: Array<{ rateLimit?: { store?: unknown } }>;
+  sendError(req: IncomingMessage, res: ServerResponse, err: Error): void;
 }
 type GatewayThis = Service<ApiSettingsSchema> & GatewayMethods & GatewayVars;
 
@@ -270,9 +273,8 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       },
     ],
 
-    onError(this: GatewayThis, req: GatewayRequest, res: ServerResponse, err: Error) {
+    onError(this: GatewayThis, _req: GatewayRequest, res: ServerResponse, err: Error) {
       const body = toErrorBody(err);
-      if (body.code >= 500) this.logger.error(`${req.method} ${req.url} failed:`, err);
       if (body.code === 429 && !res.headersSent)
         res.setHeader("Retry-After", String(retryAfterSeconds(res)));
       this.sendJson(res, body.code, body);
@@ -286,6 +288,16 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   },
 
   methods: {
+    /**
+     * Replaces moleculer-web's, which decides what to log from `err.code` alone: here the
+     * decision is the status the client gets (toErrorBody), and each 5xx is logged once.
+     */
+    errorHandler(req: GatewayRequest, res: ServerResponse, err: Error) {
+      if (toErrorBody(err).code >= 500)
+        this.logger.error(`${req.method} ${req.originalUrl ?? req.url} failed:`, err);
+      this.sendError(req, res, err);
+    },
+
     /** Resolves the caller from the bearer token; `null` for an anonymous request. */
     async authenticate(_ctx: Context, _route: unknown, req: GatewayRequest) {
       const token = bearerToken(req);

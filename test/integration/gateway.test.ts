@@ -162,7 +162,7 @@ describe("the gateway", () => {
 });
 
 describe("readiness", () => {
-  it("is 503 naming every service the routes need while none of them runs", async () => {
+  it("is 503 naming every service the routes need while none of them runs; routes answer 503", async () => {
     const sys = await startSystem(["api"]);
     try {
       const res = await sys.http.get<{ status: string; missing: string[] }>("/health/ready");
@@ -171,6 +171,18 @@ describe("readiness", () => {
       expect(res.body.missing.sort()).toEqual([...NEEDED_SERVICES].sort());
       expect(res.body.missing).toContain("users");
       expect(res.body.missing).toContain("products");
+
+      // A route whose service is missing is a 503 of the contract, naming no node.
+      const list = await sys.http.get("/api/products");
+      expect(list.status).toBe(503);
+      expect(list.body).toEqual({
+        name: "ServiceUnavailableError",
+        message: "A needed service is unavailable, try again shortly",
+        code: 503,
+        type: "SERVICE_UNAVAILABLE",
+      });
+      // So is a token check while the users service is away.
+      expect((await sys.http.get("/api/users/me", { token: "x.y.z" })).status).toBe(503);
     } finally {
       await sys.stop();
     }
