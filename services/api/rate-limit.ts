@@ -68,7 +68,8 @@ export function rateLimitStore(options: RateLimitStoreOptions): typeof RateLimit
     /**
      * Unix time (seconds) at which the window of the last counted key ends. moleculer-web reads
      * it right after `inc` for the X-Rate-Limit-Reset header; per key, unlike its MemoryStore's
-     * one timer for everybody.
+     * one timer for everybody. Two Redis replies resolved in the same tick can swap it before it
+     * is read, so a header may carry another client's window end; the counts are unaffected.
      */
     resetTime = 0;
     private readonly limiter: RateLimiterAbstract;
