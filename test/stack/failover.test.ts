@@ -1,0 +1,65 @@
+/**
+ * Gateway and products in separate processes over NATS. A SIGKILLed products process turns
+ * requests into prompt 503s (never a hang), and a restarted one is used again without
+ * restarting the gateway.
+ */
+import { Cluster } from "../helpers/cluster";
+import { client } from "../helpers/http";
+
+const REQUEST_BOUND_MS = 15_000; // one request timeout (10 s) plus retries' backoff
+const DETECT_BOUND_MS = 25_000; // the registry drops a silent node after 9 s
+
+describe("a products process that dies and comes back", () => {
+  const cluster = new Cluster({ SEED_DEMO_DATA: "true" });
+
+  beforeAll(async () => {
+    await cluster.start("gateway", ["api"]);
+    await cluster.start("products", ["products"]);
+  });
+  afterAll(() => cluster.stopAll());
+
+  it("serves the catalog across processes", async () => {
+    const http = client(cluster.baseUrl("gateway"));
+    await waitFor(async () => (await http.get("/api/products")).status === 200, 15_000);
+    const res = await http.get<{ rows: unknown[]; total: number }>("/api/products");
+    expect(res.body.total).toBeGreaterThan(0);
+  });
+
+  it("answers 503 within a bounded time after SIGKILL, then recovers after a restart", async () => {
+    const http = client(cluster.baseUrl("gateway"));
+    await cluster.kill("products");
+    const killedAt = Date.now();
+
+    let status = 0;
+    while (Date.now() - killedAt < DETECT_BOUND_MS) {
+      const started = Date.now();
+      const res = await http.get("/api/products/any-id", { timeoutMs: REQUEST_BOUND_MS + 5_000 });
+      expect(Date.now() - started).toBeLessThan(REQUEST_BOUND_MS);
+      status = res.status;
+      if (status === 503) {
+        expect(res.body).toMatchObject({ code: 503, type: "SERVICE_UNAVAILABLE" });
+        break;
+      }
+    }
+    expect(status).toBe(503);
+
+    const ready = await http.get<{ missing: string[] }>("/health/ready");
+    expect(ready.status).toBe(503);
+    expect(ready.body.missing).toContain("products");
+
+    await cluster.restart("products");
+    await waitFor(async () => (await http.get("/api/products")).status === 200, 20_000);
+    const list = await http.get<{ total: number }>("/api/products");
+    expect(list.status).toBe(200);
+    expect(list.body.total).toBeGreaterThan(0);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}

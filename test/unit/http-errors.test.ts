@@ -1,0 +1,55 @@
+import { Errors } from "moleculer";
+import { toErrorBody } from "../../lib/http-errors";
+import { ConflictError, NotFoundError, OutOfStockError } from "../../lib/errors";
+
+describe("gateway error bodies", () => {
+  it("keeps the contract's client errors as they are", () => {
+    expect(toErrorBody(new OutOfStockError({ productId: "p1" }))).toEqual({
+      name: "OutOfStockError",
+      message: "Not enough stock for one or more items",
+      code: 409,
+      type: "OUT_OF_STOCK",
+      data: { productId: "p1" },
+    });
+    expect(toErrorBody(new ConflictError("dup"))).toMatchObject({ code: 409, type: "CONFLICT" });
+    expect(toErrorBody(new NotFoundError("Order"))).toMatchObject({ code: 404, message: "Order not found" });
+  });
+
+  it("reduces validation errors to field, message and type (no echo of the input)", () => {
+    const err = new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [
+      { type: "string", field: "email", message: "The 'email' field must be a string.", actual: { $gt: "" } },
+    ]);
+    expect(toErrorBody(err)).toEqual({
+      name: "ValidationError",
+      message: "Parameters validation error",
+      code: 422,
+      type: "VALIDATION_ERROR",
+      data: [{ field: "email", message: "The 'email' field must be a string.", type: "string" }],
+    });
+  });
+
+  it("turns infrastructure failures into a 503 that names no node", () => {
+    for (const err of [
+      new Errors.ServiceNotFoundError({ action: "products.get", nodeID: "node-7" }),
+      new Errors.ServiceNotAvailableError({ action: "products.get", nodeID: "node-7" }),
+      new Errors.RequestTimeoutError({ action: "products.get", nodeID: "node-7" }),
+    ]) {
+      const body = toErrorBody(err);
+      expect(body).toMatchObject({ code: 503, type: "SERVICE_UNAVAILABLE" });
+      expect(JSON.stringify(body)).not.toContain("node-7");
+    }
+  });
+
+  it("hides the message of anything unexpected", () => {
+    const body = toErrorBody(new Error("connect ECONNREFUSED 10.0.0.5:27017"));
+    expect(body).toEqual({ name: "InternalError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR" });
+  });
+
+  it("maps body-parser failures to 400 and 413", () => {
+    expect(toErrorBody({ status: 400, type: "entity.parse.failed", message: "Unexpected token" })).toMatchObject({
+      code: 400,
+      type: "INVALID_REQUEST",
+    });
+    expect(toErrorBody({ status: 413, type: "entity.too.large" })).toMatchObject({ code: 413 });
+  });
+});
