@@ -9,7 +9,12 @@ export default tseslint.config(
     files: ["**/*.js", "**/*.cjs"],
     languageOptions: {
       sourceType: "commonjs",
-      globals: { process: "readonly", module: "writable", require: "readonly", __dirname: "readonly" },
+      globals: {
+        process: "readonly",
+        module: "writable",
+        require: "readonly",
+        __dirname: "readonly",
+      },
     },
   },
   {

@@ -26,19 +26,31 @@ describe("products on the Mongo adapter and on NeDB", () => {
 
   it("uses the adapters the environment names", () => {
     const kinds = [mongo, nedb].map(
-      (s) => (s.broker.getLocalService("products") as unknown as { store: { kind: string } }).store.kind,
+      (s) =>
+        (s.broker.getLocalService("products") as unknown as { store: { kind: string } }).store.kind,
     );
     expect(kinds).toEqual(["mongo", "nedb"]);
   });
 
   it("returns a created product by its id with the same fields and types on both", async () => {
-    const body = { sku: "SAME-1", name: "Parity lamp", description: "Brass", price: 4200, stock: 3 };
+    const body = {
+      sku: "SAME-1",
+      name: "Parity lamp",
+      description: "Brass",
+      price: 4200,
+      stock: 3,
+    };
     const shapes: Array<Record<string, string>> = [];
     for (const sys of [mongo, nedb]) {
       const admin = await sys.adminToken();
-      const created = await sys.http.post<Record<string, unknown>>("/api/products", { token: admin, json: body });
+      const created = await sys.http.post<Record<string, unknown>>("/api/products", {
+        token: admin,
+        json: body,
+      });
       expect(created.status).toBe(201);
-      const fetched = await sys.http.get<Record<string, unknown>>(`/api/products/${String(created.body.id)}`);
+      const fetched = await sys.http.get<Record<string, unknown>>(
+        `/api/products/${String(created.body.id)}`,
+      );
       expect(fetched.status).toBe(200);
       expect(fetched.body).toEqual(created.body);
       expect(fetched.body).toMatchObject({ ...body, currency: "USD" });

@@ -30,7 +30,10 @@ describe("configuration from the environment", () => {
     expect(opts.transporter).toEqual({ type: "NATS", options: { url: "nats://nats:4222" } });
     expect(opts.cacher).toMatchObject({
       type: "Redis",
-      options: { prefix: "MOL-shop", redis: { host: "redis", port: 6380, password: "s3cret", db: 2 } },
+      options: {
+        prefix: "MOL-shop",
+        redis: { host: "redis", port: 6380, password: "s3cret", db: 2 },
+      },
     });
   });
 

@@ -12,12 +12,20 @@ describe("gateway error bodies", () => {
       data: { productId: "p1" },
     });
     expect(toErrorBody(new ConflictError("dup"))).toMatchObject({ code: 409, type: "CONFLICT" });
-    expect(toErrorBody(new NotFoundError("Order"))).toMatchObject({ code: 404, message: "Order not found" });
+    expect(toErrorBody(new NotFoundError("Order"))).toMatchObject({
+      code: 404,
+      message: "Order not found",
+    });
   });
 
   it("reduces validation errors to field, message and type (no echo of the input)", () => {
     const err = new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [
-      { type: "string", field: "email", message: "The 'email' field must be a string.", actual: { $gt: "" } },
+      {
+        type: "string",
+        field: "email",
+        message: "The 'email' field must be a string.",
+        actual: { $gt: "" },
+      },
     ]);
     expect(toErrorBody(err)).toEqual({
       name: "ValidationError",
@@ -42,11 +50,18 @@ describe("gateway error bodies", () => {
 
   it("hides the message of anything unexpected", () => {
     const body = toErrorBody(new Error("connect ECONNREFUSED 10.0.0.5:27017"));
-    expect(body).toEqual({ name: "InternalError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR" });
+    expect(body).toEqual({
+      name: "InternalError",
+      message: "Internal server error",
+      code: 500,
+      type: "INTERNAL_ERROR",
+    });
   });
 
   it("maps body-parser failures to 400 and 413", () => {
-    expect(toErrorBody({ status: 400, type: "entity.parse.failed", message: "Unexpected token" })).toMatchObject({
+    expect(
+      toErrorBody({ status: 400, type: "entity.parse.failed", message: "Unexpected token" }),
+    ).toMatchObject({
       code: 400,
       type: "INVALID_REQUEST",
     });

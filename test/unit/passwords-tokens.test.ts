@@ -2,7 +2,11 @@ import { SignJWT } from "jose";
 import { hashPassword, verifyPassword } from "../../services/users/passwords";
 import { signToken, verifyToken } from "../../services/users/tokens";
 
-const settings = { secret: new TextEncoder().encode("k".repeat(32)), issuer: "commerce-mesh", expiresIn: "1h" };
+const settings = {
+  secret: new TextEncoder().encode("k".repeat(32)),
+  issuer: "commerce-mesh",
+  expiresIn: "1h",
+};
 
 describe("passwords", () => {
   it("hashes with a per-user salt and verifies only the right password", async () => {
@@ -24,7 +28,9 @@ describe("tokens", () => {
 
   it("refuses another key, another issuer, an expired token and alg none", async () => {
     const token = await signToken({ id: "u1", roles: ["admin"] }, settings);
-    expect(await verifyToken(token, { ...settings, secret: new TextEncoder().encode("x".repeat(32)) })).toBeNull();
+    expect(
+      await verifyToken(token, { ...settings, secret: new TextEncoder().encode("x".repeat(32)) }),
+    ).toBeNull();
     expect(await verifyToken(token, { ...settings, issuer: "someone-else" })).toBeNull();
 
     const expired = await new SignJWT({ roles: ["admin"] })
