@@ -171,6 +171,17 @@ export function dbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
       create: false,
       update: false,
       remove: false,
+      // For operators (the REPL's `counts`): how many documents the service owns.
+      stats: {
+        visibility: "public",
+        async handler(this: MixinThis) {
+          return {
+            collection: opts.collection,
+            adapter: this.store.kind,
+            documents: await this.store.count(),
+          };
+        },
+      },
     },
 
     events: {
