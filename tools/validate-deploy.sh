@@ -6,11 +6,14 @@
 #   k8s/                kustomize v5 build of k8s/base and k8s/overlays/production, every
 #                       rendered object checked by kubernetes-validate (strict: unknown fields
 #                       are errors) against the JSON schemas of Kubernetes $K8S_VERSION
+#   deploy/prometheus   promtool check config (Debian's prometheus package)
+#   deploy/nginx        nginx -t (Debian's nginx package)
 # then runs test/unit/deploy-manifests.test.ts with the validators required.
 #
-# The tools are built or installed on first use into tools/bin and tools/.venv (ignored by git)
-# and reused after that. Needs Go and Python 3 with venv; reaches only the Go module proxy
-# and PyPI.
+# The tools are built or installed on first use into tools/bin, tools/.venv and tools/.apt
+# (ignored by git) and reused after that. Needs Go, Python 3 with venv and apt; reaches only
+# the Go module proxy, PyPI and Debian. The Debian packages are unpacked, not installed, so
+# nothing is started and nothing outside tools/ changes.
 #   tools/validate-deploy.sh           build what is missing, validate, run the test file
 #   tools/validate-deploy.sh --tools   only build / install the tools
 set -euo pipefail
@@ -64,6 +67,21 @@ install_python_tools() {
   echo "$want" >"$stamp"
 }
 
+install_debian_tools() {
+  local apt="$PWD/tools/.apt"
+  if [[ -x "$apt/root/usr/bin/promtool" && -x "$apt/root/usr/sbin/nginx" ]]; then
+    return
+  fi
+  say "unpacking promtool and nginx from Debian's prometheus and nginx packages into tools/.apt"
+  rm -rf "$apt"
+  mkdir -p "$apt/debs" "$apt/root" "$apt/nginx-prefix"
+  local get=(apt-get download -qq prometheus nginx)
+  (cd "$apt/debs" && { "${get[@]}" 2>/dev/null || { apt-get update -qq && "${get[@]}"; }; })
+  local deb
+  for deb in "$apt"/debs/*.deb; do dpkg-deb -x "$deb" "$apt/root"; done
+  rm -rf "$apt/debs"
+}
+
 build_tools() {
   mkdir -p "$BIN"
   command -v go >/dev/null || { say "ERROR: Go is needed to build kustomize and compose-validate"; exit 1; }
@@ -71,6 +89,7 @@ build_tools() {
   build_kustomize
   build_compose_validate
   install_python_tools
+  install_debian_tools
 }
 
 validate() {
@@ -86,6 +105,12 @@ validate() {
     "$BIN/kustomize" build "$dir" |
       "$VENV/bin/kubernetes-validate" --strict --quiet -k "$K8S_VERSION" -
   done
+
+  say "promtool check config deploy/prometheus/prometheus.yml"
+  tools/.apt/root/usr/bin/promtool check config deploy/prometheus/prometheus.yml
+
+  say "nginx -t deploy/nginx/nginx.conf"
+  tools/.apt/root/usr/sbin/nginx -t -q -p tools/.apt/nginx-prefix -e stderr -c "$PWD/deploy/nginx/nginx.conf"
 
   say "jest test/unit/deploy-manifests.test.ts (validators required)"
   DEPLOY_VALIDATORS=1 npx jest test/unit/deploy-manifests.test.ts

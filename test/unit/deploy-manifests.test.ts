@@ -2,7 +2,7 @@
  * The deployment files (Dockerfile, docker-compose.yml, k8s/) checked against the code they
  * deploy — every service, every variable lib/config.ts reads, the broker's shutdown time — and,
  * once tools/validate-deploy.sh has built them, against the real validators: kustomize +
- * kubernetes-validate (Kubernetes JSON schemas), compose-go, hadolint. tools/validate-deploy.sh
+ * kubernetes-validate (Kubernetes JSON schemas), compose-go, hadolint, promtool, nginx -t. tools/validate-deploy.sh
  * runs this file with DEPLOY_VALIDATORS=1, which makes the validator tests mandatory.
  */
 import { spawnSync } from "node:child_process";
@@ -228,6 +228,8 @@ const TOOLS = {
   composeValidate: path.join(ROOT, "tools/bin/compose-validate"),
   kubernetesValidate: path.join(ROOT, "tools/.venv/bin/kubernetes-validate"),
   hadolint: path.join(ROOT, "tools/.venv/bin/hadolint"),
+  promtool: path.join(ROOT, "tools/.apt/root/usr/bin/promtool"),
+  nginx: path.join(ROOT, "tools/.apt/root/usr/sbin/nginx"),
 };
 const K8S_VERSION = process.env.K8S_VERSION ?? "1.33";
 const toolsBuilt = Object.values(TOOLS).every((t) => fs.existsSync(t));
@@ -258,8 +260,12 @@ function validateKustomization(dir: string): {
   return { ...checked, rendered: built.out };
 }
 
+const tempDirs: string[] = [];
+afterAll(() => tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
 function tempDir(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-manifests-"));
+  tempDirs.push(dir);
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
   return dir;
 }
@@ -386,6 +392,40 @@ describeValidators("real validators", () => {
       expect(result.out).toMatch(/DL3007/);
       expect(result.out).toMatch(/DL3003/);
       expect(result.out).toMatch(/DL3025/);
+    });
+  });
+
+  describe("Prometheus and nginx configuration: promtool, nginx -t", () => {
+    const promtool = (file: string) => run(TOOLS.promtool, ["check", "config", file]);
+    const nginxTest = (file: string) =>
+      run(TOOLS.nginx, [
+        "-t",
+        "-q",
+        "-p",
+        path.join(ROOT, "tools/.apt/nginx-prefix"),
+        "-e",
+        "stderr",
+        "-c",
+        file,
+      ]);
+
+    it("accepts deploy/prometheus/prometheus.yml and rejects a malformed scrape config", () => {
+      expect(promtool("deploy/prometheus/prometheus.yml").status).toBe(0);
+      const dir = tempDir({
+        "prometheus.yml": "scrape_configs:\n  - job_name: x\n    scrape_interval: often\n",
+      });
+      const result = promtool(path.join(dir, "prometheus.yml"));
+      expect(result.status).not.toBe(0);
+      expect(result.out).toMatch(/often/);
+    });
+
+    it("accepts deploy/nginx/nginx.conf and rejects an unknown directive", () => {
+      expect(nginxTest(path.join(ROOT, "deploy/nginx/nginx.conf")).status).toBe(0);
+      const broken = read("deploy/nginx/nginx.conf").replace("proxy_pass ", "proxy_pas ");
+      const dir = tempDir({ "nginx.conf": broken });
+      const result = nginxTest(path.join(dir, "nginx.conf"));
+      expect(result.status).not.toBe(0);
+      expect(result.out).toMatch(/unknown directive "proxy_pas"/);
     });
   });
 });
