@@ -69,17 +69,19 @@ install_python_tools() {
 
 install_debian_tools() {
   local apt="$PWD/tools/.apt"
-  if [[ -x "$apt/root/usr/bin/promtool" && -x "$apt/root/usr/sbin/nginx" ]]; then
+  if [[ -x "$apt/bin/promtool" && -x "$apt/bin/nginx" ]]; then
     return
   fi
   say "unpacking promtool and nginx from Debian's prometheus and nginx packages into tools/.apt"
   rm -rf "$apt"
-  mkdir -p "$apt/debs" "$apt/root" "$apt/nginx-prefix"
+  mkdir -p "$apt/debs" "$apt/root" "$apt/bin" "$apt/nginx-prefix"
   local get=(apt-get download -qq prometheus nginx)
   (cd "$apt/debs" && { "${get[@]}" 2>/dev/null || { apt-get update -qq && "${get[@]}"; }; })
   local deb
   for deb in "$apt"/debs/*.deb; do dpkg-deb -x "$deb" "$apt/root"; done
-  rm -rf "$apt/debs"
+  # Keep the two binaries only (promtool is static; nginx links the system's libssl/pcre2).
+  cp "$apt/root/usr/bin/promtool" "$apt/root/usr/sbin/nginx" "$apt/bin/"
+  rm -rf "$apt/debs" "$apt/root"
 }
 
 build_tools() {
@@ -107,10 +109,10 @@ validate() {
   done
 
   say "promtool check config deploy/prometheus/prometheus.yml"
-  tools/.apt/root/usr/bin/promtool check config deploy/prometheus/prometheus.yml
+  tools/.apt/bin/promtool check config deploy/prometheus/prometheus.yml
 
   say "nginx -t deploy/nginx/nginx.conf"
-  tools/.apt/root/usr/sbin/nginx -t -q -p tools/.apt/nginx-prefix -e stderr -c "$PWD/deploy/nginx/nginx.conf"
+  tools/.apt/bin/nginx -t -q -p tools/.apt/nginx-prefix -e stderr -c "$PWD/deploy/nginx/nginx.conf"
 
   say "jest test/unit/deploy-manifests.test.ts (validators required)"
   DEPLOY_VALIDATORS=1 npx jest test/unit/deploy-manifests.test.ts

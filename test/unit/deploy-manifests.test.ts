@@ -228,8 +228,8 @@ const TOOLS = {
   composeValidate: path.join(ROOT, "tools/bin/compose-validate"),
   kubernetesValidate: path.join(ROOT, "tools/.venv/bin/kubernetes-validate"),
   hadolint: path.join(ROOT, "tools/.venv/bin/hadolint"),
-  promtool: path.join(ROOT, "tools/.apt/root/usr/bin/promtool"),
-  nginx: path.join(ROOT, "tools/.apt/root/usr/sbin/nginx"),
+  promtool: path.join(ROOT, "tools/.apt/bin/promtool"),
+  nginx: path.join(ROOT, "tools/.apt/bin/nginx"),
 };
 const K8S_VERSION = process.env.K8S_VERSION ?? "1.33";
 const toolsBuilt = Object.values(TOOLS).every((t) => fs.existsSync(t));
