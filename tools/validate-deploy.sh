@@ -114,8 +114,8 @@ validate() {
   say "nginx -t deploy/nginx/nginx.conf"
   tools/.apt/bin/nginx -t -q -p tools/.apt/nginx-prefix -e stderr -c "$PWD/deploy/nginx/nginx.conf"
 
-  say "jest test/unit/deploy-manifests.test.ts (validators required)"
-  DEPLOY_VALIDATORS=1 npx jest test/unit/deploy-manifests.test.ts
+  say "jest: deployment coverage and real-validator tests"
+  DEPLOY_VALIDATORS=1 npx jest test/unit/deploy-manifests.test.ts test/deploy/validators.test.ts
 }
 
 build_tools
