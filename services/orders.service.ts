@@ -14,7 +14,7 @@
  *   cancels orders unpaid past ORDER_PAYMENT_TIMEOUT_MS, finishes stock releases and abandons
  *   checkouts that died half-way.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { Context, ServiceSettingSchema } from "moleculer";
 import { config } from "../lib/config";
 import { defineService } from "../lib/define-service";
@@ -47,6 +47,7 @@ import {
 } from "../lib/events";
 import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
 import type { PricedLine, ReserveLine } from "./products/reservations";
+import { checkoutHash, type CheckoutBody } from "./orders/checkout";
 import {
   VISIBLE_STATUSES,
   onCustomerCancel,
@@ -111,10 +112,7 @@ interface OrderDoc extends Doc {
   updatedAt: string;
 }
 
-interface CreateParams {
-  items: ReserveLine[];
-  paymentToken: string;
-}
+type CreateParams = CheckoutBody;
 
 interface OrdersVars extends DbVars {
   sweeper: NodeJS.Timeout | null;
@@ -158,16 +156,6 @@ function sagaState(doc: OrderDoc): SagaState {
     paymentDueAt: doc.paymentDueAt,
     deadline: doc.deadline,
   };
-}
-
-/** The body's fingerprint: the same lines in any order with the same token hash alike. */
-export function checkoutHash(params: CreateParams): string {
-  const items = [...params.items]
-    .map((i) => [i.productId, i.quantity] as const)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return createHash("sha256")
-    .update(JSON.stringify({ items, paymentToken: params.paymentToken }))
-    .digest("hex");
 }
 
 function productIdsOf(doc: OrderDoc): string[] {
