@@ -11,7 +11,7 @@ export async function waitFor<T>(
     if (done(value)) return value;
     if (Date.now() > until) {
       throw new Error(
-        `condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`,
+        `condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value).slice(0, 500)}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
