@@ -600,10 +600,14 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
         if (claimed === 0) continue;
         const claimedDoc: OrderDoc = { ...doc, deadline: next };
         const decision = onDeadline(sagaState(claimedDoc), now, timing);
-        // A transition that loses a race is simply retried at the next deadline.
-        if (decision.kind === "transition") {
-          await this.applyTransition(claimedDoc, decision.transition, this.broker);
+        if (decision.kind !== "transition") continue;
+        // Past a deadline is not the normal path: say so, it is how a lost event shows.
+        const { effects } = decision.transition;
+        if (effects.length > 0) {
+          this.logger.info(`Re-driving order ${doc._id} (${doc.status}): ${effects.join(", ")}`);
         }
+        // A transition that loses a race is simply retried at the next deadline.
+        await this.applyTransition(claimedDoc, decision.transition, this.broker);
       }
     },
   },

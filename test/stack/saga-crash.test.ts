@@ -95,6 +95,10 @@ describe("the saga survives a killed process", () => {
     expect(accepted.size).toBe(60);
     const orders = await expectConsistent(shop, products, accepted);
     expect(orders.filter((o) => o.status === "confirmed").length).toBeGreaterThan(0);
+    // The events lost with the process were re-sent by the sweeper.
+    expect(shop.cluster.nodes.get("orders")!.output.join("")).toMatch(
+      /Re-driving order \S+ \(pending\): emitCreated/,
+    );
   });
 
   it("recovers every order when the orders process is SIGKILLed mid-flight", async () => {
@@ -113,5 +117,7 @@ describe("the saga survives a killed process", () => {
     // Requests that failed while orders was down were retried with their keys.
     expect(accepted.size).toBeGreaterThan(40);
     await expectConsistent(shop, products, accepted);
+    // The restarted process picked up what the killed one left half-done.
+    expect(shop.cluster.nodes.get("orders")!.output.join("")).toMatch(/Re-driving order/);
   });
 });
