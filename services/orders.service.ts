@@ -57,6 +57,7 @@ import {
   onPaymentSucceeded,
   onReserved,
   type Decision,
+  type Effect,
   type HistoryEntry,
   type OrderStatus,
   type PaymentState,
@@ -108,11 +109,22 @@ interface OrderDoc extends Doc {
   deadline: number | null;
   /** Bumped by every write, so a conditional update always counts as a modification. */
   rev: number;
+  /** How often the sweeper (or an operator) re-drove the order past a deadline. */
+  redrives?: number;
   createdAt: string;
   updatedAt: string;
 }
 
 type CreateParams = CheckoutBody;
+
+/** What the REPL's `stuck` shows per order. */
+export interface StuckOrder {
+  id: string;
+  status: OrderStatus;
+  step: string;
+  deadline: string;
+  attempts: number;
+}
 
 interface OrdersVars extends DbVars {
   sweeper: NodeJS.Timeout | null;
@@ -140,6 +152,7 @@ interface OrdersMethods extends DbMethods {
   releaseStock(doc: OrderDoc): Promise<boolean>;
   settle(orderId: string): Promise<void>;
   sweep(): Promise<void>;
+  redriveOne(doc: OrderDoc): Promise<Effect[] | null>;
   findByIdemKey(idemKey: string, bodyHash: string): Promise<OrderDoc | null>;
   visibleOrder(id: string, meta: GatewayMeta): Promise<OrderDoc>;
 }
@@ -349,6 +362,46 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
         const fresh = await this.loadOrder(doc._id);
         if (!fresh) throw new NotFoundError("Order");
         return this.publicOrder(fresh);
+      },
+    },
+
+    /** For operators (the REPL's `stuck`): orders past their step's deadline, oldest first. */
+    stuck: {
+      visibility: "public",
+      params: {
+        limit: { type: "number", integer: true, min: 1, max: 500, optional: true, default: 20 },
+      },
+      async handler(ctx: Context<{ limit: number }>): Promise<StuckOrder[]> {
+        const now = Date.now();
+        const docs = (await this.store.find({
+          query: { deadline: { $lte: now } },
+          sort: ["deadline"],
+          limit: ctx.params.limit,
+        })) as OrderDoc[];
+        return docs.map((doc) => {
+          const decision = onDeadline(sagaState(doc), now, this.timing());
+          return {
+            id: doc._id,
+            status: doc.status,
+            step: decision.kind === "transition" ? decision.transition.effects.join(", ") : "",
+            deadline: new Date(doc.deadline ?? now).toISOString(),
+            attempts: doc.redrives ?? 0,
+          };
+        });
+      },
+    },
+
+    /** For operators (the REPL's `redrive`): does now what the sweeper would at the deadline. */
+    redrive: {
+      visibility: "public",
+      params: { id: idParam },
+      async handler(ctx: Context<{ id: string }>): Promise<{ id: string; effects: Effect[] }> {
+        const doc = await this.loadOrder(ctx.params.id);
+        if (!doc) throw new NotFoundError("Order");
+        const effects = await this.redriveOne(doc);
+        if (effects === null)
+          throw new ServiceUnavailableError("The order changed meanwhile, retry");
+        return { id: doc._id, effects };
       },
     },
   },
@@ -583,32 +636,41 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
      * replicas only one re-drives it; a pass that dies half-way leaves the rest due.
      */
     async sweep() {
-      const timing = this.timing();
-      const now = Date.now();
       const due = (await this.store.find({
-        query: { deadline: { $lte: now } },
+        query: { deadline: { $lte: Date.now() } },
         sort: ["deadline"],
         limit: SWEEP_BATCH,
       })) as OrderDoc[];
       for (const doc of due) {
         if (!this.sweeper) return;
-        const next = now + timing.stepDeadlineMs;
-        const claimed = await this.store.updateWhere(
-          { _id: doc._id, deadline: doc.deadline },
-          { $set: { deadline: next }, $inc: { rev: 1 } },
-        );
-        if (claimed === 0) continue;
-        const claimedDoc: OrderDoc = { ...doc, deadline: next };
-        const decision = onDeadline(sagaState(claimedDoc), now, timing);
-        if (decision.kind !== "transition") continue;
-        // Past a deadline is not the normal path: say so, it is how a lost event shows.
-        const { effects } = decision.transition;
-        if (effects.length > 0) {
-          this.logger.info(`Re-driving order ${doc._id} (${doc.status}): ${effects.join(", ")}`);
-        }
-        // A transition that loses a race is simply retried at the next deadline.
-        await this.applyTransition(claimedDoc, decision.transition, this.broker);
+        await this.redriveOne(doc);
       }
+    },
+
+    /**
+     * Claims the order by moving its deadline (conditional on the one read), then applies what
+     * the state machine says a passed deadline means. `null` when another replica claimed it.
+     */
+    async redriveOne(doc: OrderDoc): Promise<Effect[] | null> {
+      const timing = this.timing();
+      const now = Date.now();
+      const next = now + timing.stepDeadlineMs;
+      const claimed = await this.store.updateWhere(
+        { _id: doc._id, deadline: doc.deadline },
+        { $set: { deadline: next }, $inc: { rev: 1, redrives: 1 } },
+      );
+      if (claimed === 0) return null;
+      const claimedDoc: OrderDoc = { ...doc, deadline: next };
+      const decision = onDeadline(sagaState(claimedDoc), now, timing);
+      if (decision.kind !== "transition") return [];
+      // Past a deadline is not the normal path: say so, it is how a lost event shows.
+      const { effects } = decision.transition;
+      if (effects.length > 0) {
+        this.logger.info(`Re-driving order ${doc._id} (${doc.status}): ${effects.join(", ")}`);
+      }
+      // A transition that loses a race is simply retried at the next deadline.
+      await this.applyTransition(claimedDoc, decision.transition, this.broker);
+      return effects;
     },
   },
 

@@ -374,6 +374,28 @@ describe("checkout through the gateway", () => {
     expect((await notifications(alice.token)).total).toBe(1);
   });
 
+  it("lets operators list stuck orders and re-drive one without changing a settled order", async () => {
+    const product = await createProduct(sys.http, admin, 2);
+    const buyer = await sys.customer();
+    const placed = await order(buyer.token, [{ productId: product.id, quantity: 1 }]);
+    await waitForOrder(sys.http, buyer.token, placed.body.id, (o) => o.status === "confirmed");
+
+    const stuck = await sys.broker.call<Array<{ id: string }>, { limit: number }>("orders.stuck", {
+      limit: 50,
+    });
+    expect(stuck.map((o) => o.id)).not.toContain(placed.body.id);
+    const redriven = await sys.broker.call<{ effects: string[] }, { id: string }>(
+      "orders.redrive",
+      { id: placed.body.id },
+    );
+    expect(redriven.effects).toEqual([]);
+    expect((await getOrder(sys.http, buyer.token, placed.body.id)).status).toBe("confirmed");
+    expect(await stockOf(sys.http, product.id)).toBe(1);
+    await expect(sys.broker.call("orders.redrive", { id: "no-such-order" })).rejects.toMatchObject({
+      code: 404,
+    });
+  });
+
   it("adds no second notification when an event is delivered again", async () => {
     const buyer = await sys.customer();
     await waitFor(
