@@ -14,6 +14,7 @@
  *   cancels orders unpaid past ORDER_PAYMENT_TIMEOUT_MS, finishes stock releases and abandons
  *   checkouts that died half-way.
  */
+import { countDomain } from "../lib/metrics";
 import { randomUUID } from "node:crypto";
 import type { Context, ServiceSettingSchema } from "moleculer";
 import { config } from "../lib/config";
@@ -522,6 +523,12 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
         update,
       );
       if (changed === 0) return null;
+      if (t.set.status === "confirmed" || t.set.status === "cancelled") {
+        countDomain(this.broker, "ordersFinal", {
+          status: t.set.status,
+          reason: t.set.cancelReason ?? "",
+        });
+      }
       const fresh = await this.loadOrder(doc._id);
       if (!fresh) return null;
       const effects = this.runEffects(fresh, t, emitter);

@@ -11,6 +11,7 @@
  * mid-charge, the record stays `processing`; once it is older than any charge could take
  * (stale), the next redelivery claims it and resumes with the same provider idempotency key.
  */
+import { countDomain } from "../lib/metrics";
 import type { Context, ServiceSettingSchema } from "moleculer";
 import { config } from "../lib/config";
 import { defineService } from "../lib/define-service";
@@ -249,10 +250,13 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         ? { status: "succeeded", chargeId: result.chargeId }
         : { status: "failed", failureReason: result.reason };
       set.updatedAt = new Date().toISOString();
-      await this.store.updateWhere(
+      const recorded = await this.store.updateWhere(
         { _id: doc._id, status: "processing" },
         { $set: set, $inc: { rev: 1 } },
       );
+      if (recorded > 0) {
+        countDomain(this.broker, "payments", { outcome: result.ok ? "succeeded" : result.reason });
+      }
       // Whoever recorded it, the stored outcome is the one announced.
       const stored = (await this.byOrder(doc.orderId)) ?? doc;
       await this.announce(stored, emitter);
@@ -265,13 +269,14 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         chargeId: doc.chargeId ?? "",
         amount: doc.amount,
       });
-      await this.store.updateWhere(
+      const recorded = await this.store.updateWhere(
         { _id: doc._id, status: "refunding" },
         {
           $set: { status: "refunded", refundId, updatedAt: new Date().toISOString() },
           $inc: { rev: 1 },
         },
       );
+      if (recorded > 0) countDomain(this.broker, "payments", { outcome: "refunded" });
       const stored = await this.byOrder(doc.orderId);
       if (stored) await this.announce(stored, emitter);
     },

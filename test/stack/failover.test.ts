@@ -5,6 +5,7 @@
  */
 import { Cluster } from "../helpers/cluster";
 import { client } from "../helpers/http";
+import { waitFor } from "../helpers/wait";
 
 // A request that reached the dead node waits for its 10 s timeout; its retry may reach the
 // dead node again until the registry drops it (9 s without heartbeat, checked every 3 s),
@@ -23,7 +24,12 @@ describe("a products process that dies and comes back", () => {
 
   it("serves the catalog across processes", async () => {
     const http = client(cluster.baseUrl("gateway"));
-    await waitFor(async () => (await http.get("/api/products")).status === 200, 15_000);
+    await waitFor(
+      () => http.get("/api/products"),
+      (r) => r.status === 200,
+      15_000,
+      250,
+    );
     const res = await http.get<{ rows: unknown[]; total: number }>("/api/products");
     expect(res.body.total).toBeGreaterThan(0);
   });
@@ -51,18 +57,14 @@ describe("a products process that dies and comes back", () => {
     expect(ready.body.missing).toContain("products");
 
     await cluster.restart("products");
-    await waitFor(async () => (await http.get("/api/products")).status === 200, 20_000);
+    await waitFor(
+      () => http.get("/api/products"),
+      (r) => r.status === 200,
+      20_000,
+      250,
+    );
     const list = await http.get<{ total: number }>("/api/products");
     expect(list.status).toBe(200);
     expect(list.body.total).toBeGreaterThan(0);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}

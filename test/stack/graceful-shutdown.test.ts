@@ -6,6 +6,7 @@
  */
 import { Cluster } from "../helpers/cluster";
 import { client } from "../helpers/http";
+import { waitFor } from "../helpers/wait";
 
 const GRACE_MS = 15_000; // tracking's shutdownTimeout (10 s) + margin; k8s gives 30 s
 
@@ -21,7 +22,12 @@ describe("graceful shutdown of a service process", () => {
 
   it("finishes every request under load while one replica stops", async () => {
     const http = client(cluster.baseUrl("gateway"));
-    await waitFor(async () => (await http.get("/api/products")).status === 200);
+    await waitFor(
+      () => http.get("/api/products"),
+      (r) => r.status === 200,
+      15_000,
+      250,
+    );
     const ids = (
       await http.get<{ rows: Array<{ id: string }> }>("/api/products?pageSize=12")
     ).body.rows.map((p) => p.id);
@@ -55,12 +61,3 @@ describe("graceful shutdown of a service process", () => {
     expect(Object.fromEntries(statuses)).toEqual({ 200: total });
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}
