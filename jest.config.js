@@ -2,6 +2,9 @@
 // servers (NATS, Redis, a Mongo-wire database) and run when TRANSPORTER names one: .ci/run's
 // second pass sets it. They are selected, not skipped: a stack run without them fails loudly.
 const stack = Boolean(process.env.TRANSPORTER);
+// test/deploy runs the real manifest validators that tools/validate-deploy.sh builds; that
+// script (npm run validate:deploy, and CI) runs it with DEPLOY_VALIDATORS=1.
+const deploy = process.env.DEPLOY_VALIDATORS === "1";
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -9,7 +12,10 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
-  testPathIgnorePatterns: stack ? [] : ["/test/stack/"],
+  testPathIgnorePatterns: [
+    ...(stack ? [] : ["/test/stack/"]),
+    ...(deploy ? [] : ["/test/deploy/"]),
+  ],
   setupFiles: ["<rootDir>/test/setup-env.ts"],
   testTimeout: stack ? 120000 : 30000,
   maxWorkers: stack ? 1 : "50%",

@@ -5,6 +5,7 @@
 import os from "node:os";
 import type { BrokerOptions, Errors } from "moleculer";
 import { config, type AppConfig } from "./lib/config";
+import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
 
 /** ioredis options from a `redis://[:password@]host[:port][/db]` URL. */
 export function redisOptions(url: string): {
@@ -57,7 +58,7 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
       type: "Console",
       options: {
         level: cfg.logLevel,
-        formatter: cfg.logFormat === "json" ? "json" : "short",
+        formatter: cfg.logFormat === "json" ? jsonLogFormatter : "short",
         colors: cfg.logFormat !== "json",
         moduleColors: false,
       },
@@ -110,6 +111,8 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
     registry: { strategy: "RoundRobin", preferLocal: true },
 
     validator: true,
+
+    middlewares: cfg.logFormat === "json" ? [LogContextMiddleware] : [],
 
     metrics: {
       enabled: cfg.metrics.enabled,

@@ -19,3 +19,137 @@ export const userRegisteredSchema = {
   email: "string",
   name: "string",
 } as const;
+
+/** Checkout placed an order and reserved its stock: payments charges it. */
+export const ORDER_CREATED = "order.created";
+
+export interface OrderCreatedEvent {
+  eventId: string;
+  orderId: string;
+  userId: string;
+  amount: number;
+  currency: string;
+  paymentToken: string;
+}
+
+export const orderCreatedSchema = {
+  eventId: "string",
+  orderId: "string",
+  userId: "string",
+  amount: { type: "number", integer: true, min: 0 },
+  currency: "string",
+  paymentToken: "string",
+} as const;
+
+/** The order's payment succeeded and the order is confirmed: notifications tells the customer. */
+export const ORDER_CONFIRMED = "order.confirmed";
+
+export interface OrderConfirmedEvent {
+  eventId: string;
+  orderId: string;
+  userId: string;
+  total: number;
+  currency: string;
+}
+
+export const orderConfirmedSchema = {
+  eventId: "string",
+  orderId: "string",
+  userId: "string",
+  total: { type: "number", integer: true, min: 0 },
+  currency: "string",
+} as const;
+
+export type CancelReason = "payment_declined" | "cancelled_by_customer" | "payment_timeout";
+export const CANCEL_REASONS: readonly CancelReason[] = [
+  "payment_declined",
+  "cancelled_by_customer",
+  "payment_timeout",
+];
+
+/**
+ * The order is cancelled and its stock released. Payments refunds any charge the order has (a
+ * paid order, or a charge that succeeded after the cancellation) and makes sure none is made
+ * later; notifications tells the customer. Re-emitted by the sweeper until payments has
+ * answered with the payment's final state.
+ */
+export const ORDER_CANCELLED = "order.cancelled";
+
+export interface OrderCancelledEvent {
+  eventId: string;
+  orderId: string;
+  userId: string;
+  reason: CancelReason;
+  amount: number;
+  currency: string;
+}
+
+export const orderCancelledSchema = {
+  eventId: "string",
+  orderId: "string",
+  userId: "string",
+  reason: { type: "enum", values: [...CANCEL_REASONS] },
+  amount: { type: "number", integer: true, min: 0 },
+  currency: "string",
+} as const;
+
+/** A charge succeeded: orders confirms the order (or refunds it if it was cancelled meanwhile). */
+export const PAYMENT_SUCCEEDED = "payment.succeeded";
+
+export interface PaymentSucceededEvent {
+  eventId: string;
+  paymentId: string;
+  orderId: string;
+  userId: string;
+  amount: number;
+  currency: string;
+}
+
+export const paymentSucceededSchema = {
+  eventId: "string",
+  paymentId: "string",
+  orderId: "string",
+  userId: "string",
+  amount: { type: "number", integer: true, min: 0 },
+  currency: "string",
+} as const;
+
+/** A charge was declined: orders cancels the order (`payment_declined`). */
+export const PAYMENT_FAILED = "payment.failed";
+
+export interface PaymentFailedEvent {
+  eventId: string;
+  paymentId: string;
+  orderId: string;
+  userId: string;
+  reason: string;
+}
+
+export const paymentFailedSchema = {
+  eventId: "string",
+  paymentId: "string",
+  orderId: "string",
+  userId: "string",
+  reason: "string",
+} as const;
+
+/** A charge was refunded: orders records it, notifications tells the customer. */
+export const PAYMENT_REFUNDED = "payment.refunded";
+
+export interface PaymentRefundedEvent {
+  eventId: string;
+  paymentId: string;
+  orderId: string;
+  userId: string;
+  amount: number;
+  currency: string;
+}
+
+export const paymentRefundedSchema = {
+  eventId: "string",
+  paymentId: "string",
+  orderId: "string",
+  userId: "string",
+  amount: { type: "number", integer: true, min: 0 },
+  currency: "string",
+} as const;

@@ -35,6 +35,13 @@ export const API_ALIASES: Record<string, string> = {
   "POST /products": "products.create",
   "PATCH /products/:id": "products.update",
   "DELETE /products/:id": "products.remove",
+  "POST /orders": "orders.create",
+  "GET /orders": "orders.list",
+  "GET /orders/:id": "orders.get",
+  "POST /orders/:id/cancel": "orders.cancel",
+  "GET /payments": "payments.list",
+  "GET /notifications": "notifications.list",
+  "POST /notifications/:id/read": "notifications.markRead",
 };
 
 /** The services the routes call: readiness waits for every one of them. */

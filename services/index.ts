@@ -4,6 +4,9 @@
  */
 import type { ServiceSchema } from "moleculer";
 import api from "./api.service";
+import notifications from "./notifications.service";
+import orders from "./orders.service";
+import payments from "./payments.service";
 import products from "./products.service";
 import users from "./users.service";
 
@@ -11,6 +14,9 @@ export const SERVICE_SCHEMAS: Record<string, ServiceSchema> = {
   api,
   users,
   products,
+  orders,
+  payments,
+  notifications,
 };
 
 export function selectServices(names: string[] | null): ServiceSchema[] {

@@ -1,13 +1,22 @@
 /**
- * products: the catalog. Anonymous reads (cached), admin writes. Owns the `products` collection.
+ * products: the catalog. Anonymous reads (cached), admin writes, and the stock reservations of
+ * the checkout saga (`reserve`/`release`, callable by services only). Owns the `products`
+ * collection.
  */
 import type { Context, ServiceSettingSchema } from "moleculer";
 import { defineService } from "../lib/define-service";
 import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
-import { ConflictError, NotFoundError, ValidationError } from "../lib/errors";
+import { ConflictError, NotFoundError, OutOfStockError, ValidationError } from "../lib/errors";
 import { escapeRegExp, pageOf, pagingParams, type Page } from "../lib/paging";
 import type { GatewayMeta } from "../lib/auth";
 import { demoCatalog } from "./products/catalog";
+import {
+  heldQuantity,
+  reservationField,
+  type PricedLine,
+  type ReleaseParams,
+  type ReserveParams,
+} from "./products/reservations";
 
 export interface Product {
   id: string;
@@ -46,8 +55,15 @@ const stockQty = {
   convert: true,
 } as const;
 const idParam = { type: "string", min: 1, max: 64 } as const;
+// Order ids become field names (`reserved.<orderId>`): no dots, no `$`.
+const orderIdParam = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ } as const;
 
-export default defineService<ServiceSettingSchema, DbMethods, DbVars>({
+interface ProductsMethods extends DbMethods {
+  publicProduct(doc: Doc): Product;
+  releaseHeld(orderId: string, productIds?: string[]): Promise<number>;
+}
+
+export default defineService<ServiceSettingSchema, ProductsMethods, DbVars>({
   name: "products",
   mixins: [
     dbMixin({
@@ -92,7 +108,7 @@ export default defineService<ServiceSettingSchema, DbMethods, DbVars>({
           this.store.count(query),
         ]);
         return pageOf(
-          docs.map((d) => this.toEntity<Product>(d)),
+          docs.map((d) => this.publicProduct(d)),
           total,
           page,
           pageSize,
@@ -106,7 +122,7 @@ export default defineService<ServiceSettingSchema, DbMethods, DbVars>({
       async handler(ctx: Context<{ id: string }>): Promise<Product> {
         const doc = await this.store.findById(ctx.params.id);
         if (!doc) throw new NotFoundError("Product");
-        return this.toEntity<Product>(doc);
+        return this.publicProduct(doc);
       },
     },
 
@@ -147,7 +163,7 @@ export default defineService<ServiceSettingSchema, DbMethods, DbVars>({
         await this.clearCache();
         ctx.meta.$statusCode = 201;
         ctx.meta.$location = `/api/products/${saved._id}`;
-        return this.toEntity<Product>(saved);
+        return this.publicProduct(saved);
       },
     },
 
@@ -182,7 +198,7 @@ export default defineService<ServiceSettingSchema, DbMethods, DbVars>({
         await this.clearCache();
         const doc = await this.store.findById(id);
         if (!doc) throw new NotFoundError("Product");
-        return this.toEntity<Product>(doc);
+        return this.publicProduct(doc);
       },
     },
 
@@ -196,6 +212,126 @@ export default defineService<ServiceSettingSchema, DbMethods, DbVars>({
         ctx.meta.$statusCode = 204;
         return null;
       },
+    },
+
+    /**
+     * Takes the stock of an order, all lines or none. Each line is one atomic conditional update
+     * (`stock >= qty` and not yet held for this order → `$inc: -qty` and a `reserved.<orderId>`
+     * marker), so concurrent checkouts can never oversell and a repeated call takes nothing
+     * twice. The marker lives in the product document itself, written in the same update as the
+     * stock: there is no moment, even across a crash, where stock is gone without a record of
+     * which order holds it.
+     */
+    reserve: {
+      visibility: "public",
+      params: {
+        orderId: orderIdParam,
+        items: {
+          type: "array",
+          min: 1,
+          max: 50,
+          items: {
+            type: "object",
+            strict: "remove",
+            props: { productId: idParam, quantity: { type: "number", integer: true, min: 1 } },
+          },
+        },
+      },
+      async handler(ctx: Context<ReserveParams>): Promise<PricedLine[]> {
+        const { orderId, items } = ctx.params;
+        const field = reservationField(orderId);
+        const productIds = items.map((i) => i.productId);
+        let changed = false;
+        try {
+          for (const { productId, quantity } of items) {
+            const taken = await this.store.updateWhere(
+              { _id: productId, stock: { $gte: quantity }, [field]: { $exists: false } },
+              { $inc: { stock: -quantity }, $set: { [field]: quantity } },
+            );
+            if (taken === 1) {
+              changed = true;
+              continue;
+            }
+            const doc = await this.store.findById(productId);
+            if (!doc) throw new NotFoundError("Product");
+            // Already held by an earlier call for this order (a retry): nothing more to take.
+            if (heldQuantity(doc, orderId) !== undefined) continue;
+            throw new OutOfStockError({
+              productId,
+              requested: quantity,
+              available: Number(doc.stock),
+            });
+          }
+        } catch (err) {
+          // All or nothing: give back every line this order holds, including lines an earlier,
+          // interrupted call took.
+          if ((await this.releaseHeld(orderId, productIds)) > 0) changed = true;
+          throw err;
+        } finally {
+          if (changed) await this.clearCache();
+        }
+
+        const docs = await Promise.all(productIds.map((id) => this.store.findById(id)));
+        return items.map(({ productId, quantity }, i) => {
+          const doc = docs[i];
+          if (!doc) throw new NotFoundError("Product");
+          const p = this.publicProduct(doc);
+          return {
+            productId,
+            sku: p.sku,
+            name: p.name,
+            unitPrice: p.price,
+            quantity,
+            lineTotal: p.price * quantity,
+            currency: p.currency,
+          };
+        });
+      },
+    },
+
+    /** Gives back the stock an order holds, exactly once however often it is called. */
+    release: {
+      visibility: "public",
+      params: {
+        orderId: orderIdParam,
+        productIds: { type: "array", items: idParam, max: 50, optional: true },
+      },
+      async handler(ctx: Context<ReleaseParams>): Promise<{ released: number }> {
+        const released = await this.releaseHeld(ctx.params.orderId, ctx.params.productIds);
+        if (released > 0) await this.clearCache();
+        return { released };
+      },
+    },
+  },
+
+  methods: {
+    /** The contract's product: the internal reservation markers never leave the service. */
+    publicProduct(doc: Doc): Product {
+      const rest: Doc = { ...doc };
+      delete rest.reserved;
+      return this.toEntity<Product>(rest);
+    },
+
+    /**
+     * Returns each held line to stock. The update matches the exact held quantity and removes
+     * the marker in the same atomic step, so two concurrent releases give the stock back once.
+     * Without `productIds` every product is searched (an unindexed scan: callers pass them).
+     */
+    async releaseHeld(orderId: string, productIds?: string[]): Promise<number> {
+      const field = reservationField(orderId);
+      const query: Query = { [field]: { $exists: true } };
+      if (productIds) query._id = { $in: productIds };
+      const holders = await this.store.find({ query });
+      let released = 0;
+      for (const doc of holders) {
+        const quantity = heldQuantity(doc, orderId);
+        if (quantity === undefined) continue;
+        released += await this.store.updateWhere(
+          { _id: doc._id, [field]: quantity },
+          { $inc: { stock: quantity }, $unset: { [field]: true } },
+        );
+      }
+      return released;
     },
   },
 });

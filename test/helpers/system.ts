@@ -24,7 +24,20 @@ export interface TestSystem {
 
 let counter = 0;
 
-export async function startSystem(services: string[] | null = null): Promise<TestSystem> {
+/**
+ * `env` overrides variables while the system is configured (`undefined` unsets one); the
+ * process environment is restored afterwards.
+ */
+export async function startSystem(
+  services: string[] | null = null,
+  env: Record<string, string | undefined> = {},
+): Promise<TestSystem> {
+  const saved: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(env)) {
+    saved[key] = process.env[key];
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
   resetConfig();
   const cfg = config();
   const broker = new ServiceBroker({
@@ -32,7 +45,15 @@ export async function startSystem(services: string[] | null = null): Promise<Tes
     nodeID: `test-${process.pid}-${++counter}`,
   });
   for (const schema of selectServices(services)) broker.createService(schema);
-  await broker.start();
+  try {
+    await broker.start();
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    resetConfig();
+  }
 
   let baseUrl = "";
   const api = broker.getLocalService("api") as unknown as { server?: Server } | undefined;

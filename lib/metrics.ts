@@ -1,0 +1,41 @@
+/**
+ * Domain metrics, next to the broker's own request/error/latency metrics on every node's
+ * Prometheus endpoint (`:3030/metrics`). Registered on first use; no-ops when metrics are off.
+ */
+import type { ServiceBroker } from "moleculer";
+
+export const DOMAIN_METRICS = {
+  ordersFinal: {
+    type: "counter",
+    name: "commerce_orders_final_total",
+    description: "Orders that reached a final status",
+    labelNames: ["status", "reason"],
+  },
+  payments: {
+    type: "counter",
+    name: "commerce_payments_total",
+    description: "Payment attempts by outcome",
+    labelNames: ["outcome"],
+  },
+  rateLimited: {
+    type: "counter",
+    name: "commerce_gateway_rate_limited_total",
+    description: "Requests refused with 429 by the gateway",
+    labelNames: ["route"],
+  },
+} as const;
+
+type MetricKey = keyof typeof DOMAIN_METRICS;
+
+export function countDomain(
+  broker: ServiceBroker,
+  key: MetricKey,
+  labels: Record<string, string>,
+): void {
+  if (!broker.isMetricsEnabled()) return;
+  const def = DOMAIN_METRICS[key];
+  if (!broker.metrics.getMetric(def.name)) {
+    broker.metrics.register({ ...def, labelNames: [...def.labelNames] });
+  }
+  broker.metrics.increment(def.name, labels);
+}

@@ -1,0 +1,149 @@
+/**
+ * `npm run repl`: joins the running cluster (the same TRANSPORTER and NAMESPACE) as a node with
+ * no services and opens the Moleculer REPL, with commands for operators on top of the built-in
+ * ones (`call`, `nodes`, `services`, `metrics`, …):
+ *
+ *   counts                 per service: instances, nodes and documents owned
+ *   stuck [--limit N]      orders whose saga step is past its deadline
+ *   redrive <orderId>      re-emit the event of an order's current saga step
+ */
+import os from "node:os";
+import { ServiceBroker, type BrokerOptions, type ServiceBroker as Broker } from "moleculer";
+import { brokerOptions } from "./moleculer.config";
+import { config } from "./lib/config";
+
+type Table = (rows: unknown[][]) => string;
+interface Helpers {
+  table: Table;
+}
+interface CommandArgs {
+  options: Record<string, unknown>;
+  [operand: string]: unknown;
+}
+interface ReplCommand {
+  command: string;
+  description: string;
+  options?: Array<{ option: string; description: string }>;
+  action(broker: Broker, args: CommandArgs, helpers: Helpers): Promise<void>;
+}
+
+interface StuckOrder {
+  id: string;
+  status: string;
+  step?: string;
+  deadline?: string;
+  attempts?: number;
+}
+
+function print(text: string) {
+  process.stdout.write(`${text}\n`);
+}
+
+function failure(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+export const operatorCommands: ReplCommand[] = [
+  {
+    command: "counts",
+    description: "Per service: instances, nodes and documents owned",
+    async action(broker, _args, { table }) {
+      const services = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true });
+      const byName = new Map<string, Set<string>>();
+      for (const svc of services) {
+        const nodes = byName.get(svc.name) ?? new Set<string>();
+        nodes.add(svc.nodeID ?? "local");
+        byName.set(svc.name, nodes);
+      }
+      const rows: unknown[][] = [["service", "instances", "nodes", "documents"]];
+      for (const [name, nodes] of [...byName.entries()].sort()) {
+        let documents = "-";
+        if (
+          broker.registry
+            .getActionList({ onlyAvailable: true })
+            .some((a) => a.name === `${name}.stats`)
+        ) {
+          try {
+            documents = String(
+              (await broker.call<{ documents: number }>(`${name}.stats`)).documents,
+            );
+          } catch (err) {
+            documents = failure(err);
+          }
+        }
+        rows.push([name, nodes.size, [...nodes].join(", "), documents]);
+      }
+      print(table(rows));
+    },
+  },
+  {
+    command: "stuck",
+    description: "Orders whose saga step is past its deadline",
+    options: [{ option: "-l, --limit <n>", description: "at most this many (default 50)" }],
+    async action(broker, args, { table }) {
+      const limit = Number(args.options.limit ?? 50);
+      try {
+        const orders = await broker.call<StuckOrder[], { limit: number }>("orders.stuck", {
+          limit,
+        });
+        if (orders.length === 0) {
+          print("No stuck orders.");
+          return;
+        }
+        const rows: unknown[][] = [["order", "status", "step", "deadline", "attempts"]];
+        for (const o of orders)
+          rows.push([o.id, o.status, o.step ?? "", o.deadline ?? "", o.attempts ?? 0]);
+        print(table(rows));
+        print(`${orders.length} stuck order(s).`);
+      } catch (err) {
+        print(`stuck failed: ${failure(err)}`);
+      }
+    },
+  },
+  {
+    command: "redrive <orderId>",
+    description: "Re-emit the event of an order's current saga step",
+    async action(broker, args) {
+      try {
+        const result = await broker.call("orders.redrive", { id: String(args.orderId) });
+        print(JSON.stringify(result, null, 2));
+      } catch (err) {
+        print(`redrive failed: ${failure(err)}`);
+      }
+    },
+  },
+];
+
+async function main() {
+  const cfg = config();
+  const broker = new ServiceBroker({
+    ...brokerOptions(cfg),
+    nodeID: `repl-${os.hostname()}-${process.pid}`,
+    metrics: { enabled: false },
+    logger: { type: "Console", options: { level: process.env.LOGLEVEL ?? "warn" } },
+    replOptions: {
+      delimiter: "commerce-mesh $",
+      // moleculer's typings give custom commands `args: string[]`; moleculer-repl 0.8 passes
+      // `{ options, ...operands }`, which is what ReplCommand declares.
+      customCommands: operatorCommands as unknown as NonNullable<
+        BrokerOptions["replOptions"]
+      >["customCommands"],
+    },
+  });
+  await broker.start();
+  if (cfg.transporter) {
+    // Give discovery a moment so the first command sees the cluster's services.
+    await broker.waitForServices([], 0).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+  } else {
+    print("TRANSPORTER is not set: this REPL is a lone node and sees no cluster.");
+  }
+  await broker.repl();
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error("repl failed to start:", failure(err));
+    process.exit(1);
+  });
+}

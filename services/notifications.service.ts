@@ -1,0 +1,213 @@
+/**
+ * notifications: each user's inbox (API.md, "Notifications") and its delivery. Owns the
+ * `notifications` collection. Consumes `user.registered`, `order.confirmed`, `order.cancelled`
+ * and `payment.refunded`; every event may be redelivered, so each notification has a dedupe key
+ * (user, type, order) under a unique index: a second copy of an event adds nothing, and a
+ * notification whose delivery failed is delivered again instead.
+ */
+import type { Context, ServiceSettingSchema } from "moleculer";
+import { defineService } from "../lib/define-service";
+import { NotFoundError } from "../lib/errors";
+import type { GatewayMeta } from "../lib/auth";
+import { pageOf, pagingParams, type Page } from "../lib/paging";
+import {
+  ORDER_CANCELLED,
+  ORDER_CONFIRMED,
+  PAYMENT_REFUNDED,
+  USER_REGISTERED,
+  orderCancelledSchema,
+  orderConfirmedSchema,
+  paymentRefundedSchema,
+  userRegisteredSchema,
+  type OrderCancelledEvent,
+  type OrderConfirmedEvent,
+  type PaymentRefundedEvent,
+  type UserRegisteredEvent,
+} from "../lib/events";
+import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
+import { logChannel, type NotificationChannel } from "./notifications/channels";
+import {
+  orderCancelled,
+  orderConfirmed,
+  paymentRefunded,
+  welcome,
+  type Message,
+  type NotificationType,
+} from "./notifications/templates";
+
+export interface Notification {
+  id: string;
+  userId: string;
+  type: NotificationType;
+  subject: string;
+  body: string;
+  createdAt: string;
+  readAt: string | null;
+}
+
+interface NotificationDoc extends Doc {
+  userId: string;
+  type: NotificationType;
+  subject: string;
+  body: string;
+  /** `<userId>:<type>:<orderId or "account">`, unique. */
+  dedupeKey: string;
+  createdAt: string;
+  readAt: string | null;
+  deliveredAt: string | null;
+}
+
+interface NotificationsVars extends DbVars {
+  channel: NotificationChannel;
+}
+
+interface NotificationsMethods extends DbMethods {
+  publicNotification(doc: NotificationDoc): Notification;
+  notify(userId: string, type: NotificationType, about: string, message: Message): Promise<void>;
+}
+
+export default defineService<ServiceSettingSchema, NotificationsMethods, NotificationsVars>({
+  name: "notifications",
+  mixins: [
+    dbMixin({
+      collection: "notifications",
+      indexes: [{ field: "dedupeKey", unique: true }, { field: "userId" }],
+    }),
+  ],
+
+  actions: {
+    list: {
+      auth: "user",
+      params: {
+        $$strict: "remove",
+        ...pagingParams,
+        unread: { type: "boolean", convert: true, optional: true },
+      },
+      async handler(
+        ctx: Context<{ page: number; pageSize: number; unread?: boolean }, GatewayMeta>,
+      ): Promise<Page<Notification>> {
+        const { page, pageSize, unread } = ctx.params;
+        const query: Query = { userId: ctx.meta.user!.id };
+        if (unread) query.readAt = null;
+        const [docs, total] = await Promise.all([
+          this.store.find({
+            query,
+            sort: ["-createdAt", "-_id"],
+            limit: pageSize,
+            offset: (page - 1) * pageSize,
+          }),
+          this.store.count(query),
+        ]);
+        return pageOf(
+          docs.map((d) => this.publicNotification(d as NotificationDoc)),
+          total,
+          page,
+          pageSize,
+        );
+      },
+    },
+
+    markRead: {
+      auth: "user",
+      params: { id: { type: "string", min: 1, max: 64 } },
+      async handler(ctx: Context<{ id: string }, GatewayMeta>): Promise<Notification> {
+        const mine = { _id: ctx.params.id, userId: ctx.meta.user!.id };
+        // The first read time is kept: marking twice changes nothing.
+        await this.store.updateWhere(
+          { ...mine, readAt: null },
+          { $set: { readAt: new Date().toISOString() } },
+        );
+        const doc = (await this.store.findOne(mine)) as NotificationDoc | null;
+        if (!doc) throw new NotFoundError("Notification");
+        return this.publicNotification(doc);
+      },
+    },
+  },
+
+  events: {
+    [USER_REGISTERED]: {
+      params: userRegisteredSchema,
+      async handler(ctx: Context<UserRegisteredEvent>) {
+        const e = ctx.params;
+        await this.notify(e.userId, "welcome", "account", welcome(e.name));
+      },
+    },
+    [ORDER_CONFIRMED]: {
+      params: orderConfirmedSchema,
+      async handler(ctx: Context<OrderConfirmedEvent>) {
+        const e = ctx.params;
+        const message = orderConfirmed(e.orderId, e.total, e.currency);
+        await this.notify(e.userId, "order_confirmed", e.orderId, message);
+      },
+    },
+    [ORDER_CANCELLED]: {
+      params: orderCancelledSchema,
+      async handler(ctx: Context<OrderCancelledEvent>) {
+        const e = ctx.params;
+        const message = orderCancelled(e.orderId, e.reason);
+        await this.notify(e.userId, "order_cancelled", e.orderId, message);
+      },
+    },
+    [PAYMENT_REFUNDED]: {
+      params: paymentRefundedSchema,
+      async handler(ctx: Context<PaymentRefundedEvent>) {
+        const e = ctx.params;
+        const message = paymentRefunded(e.orderId, e.amount, e.currency);
+        await this.notify(e.userId, "payment_refunded", e.orderId, message);
+      },
+    },
+  },
+
+  methods: {
+    publicNotification(doc: NotificationDoc): Notification {
+      return {
+        id: doc._id,
+        userId: doc.userId,
+        type: doc.type,
+        subject: doc.subject,
+        body: doc.body,
+        createdAt: doc.createdAt,
+        readAt: doc.readAt,
+      };
+    },
+
+    /** Stores the notification once per dedupe key, then delivers it if not yet delivered. */
+    async notify(userId, type, about, message) {
+      const dedupeKey = `${userId}:${type}:${about}`;
+      let doc: NotificationDoc | null;
+      try {
+        doc = (await this.store.insert({
+          userId,
+          type,
+          subject: message.subject,
+          body: message.body,
+          dedupeKey,
+          createdAt: new Date().toISOString(),
+          readAt: null,
+          deliveredAt: null,
+        })) as NotificationDoc;
+      } catch (err) {
+        if (!this.store.isDuplicateKeyError(err)) throw err;
+        doc = (await this.store.findOne({ dedupeKey })) as NotificationDoc | null;
+      }
+      if (!doc || doc.deliveredAt) return;
+      try {
+        await this.channel.deliver({ id: doc._id, ...message, userId, type });
+        await this.store.updateWhere(
+          { _id: doc._id, deliveredAt: null },
+          { $set: { deliveredAt: new Date().toISOString() } },
+        );
+      } catch (err) {
+        // Kept in the inbox either way; the next copy of the event tries the delivery again.
+        this.logger.warn(
+          `Delivering notification ${doc._id} over ${this.channel.name} failed:`,
+          err,
+        );
+      }
+    },
+  },
+
+  created() {
+    this.channel = logChannel((message) => this.logger.info(message));
+  },
+});

@@ -1,0 +1,702 @@
+/**
+ * orders: checkout and the order saga (API.md, "Orders"; DESIGN.md, "Events are fire-and-forget
+ * in Moleculer; orders must not be"). Owns the `orders` collection.
+ *
+ * - Checkout stores the order first (`reserving`), then reserves its stock, then makes it
+ *   `pending` and emits `order.created`. Stored first, a crash at any point leaves a document the
+ *   sweeper finds (and releases); reserved first, a crash before the insert would leave stock
+ *   held by an order nobody knows of.
+ * - The saga's state and the deadline of its next step live in the order document. Every
+ *   transition is one conditional update on the expected status and payment status
+ *   (services/orders/state-machine.ts decides, this file applies), so concurrent events and
+ *   requests cannot both win.
+ * - The sweeper re-drives every order whose deadline passed: it re-emits the step's event,
+ *   cancels orders unpaid past ORDER_PAYMENT_TIMEOUT_MS, finishes stock releases and abandons
+ *   checkouts that died half-way.
+ */
+import { countDomain } from "../lib/metrics";
+import { randomUUID } from "node:crypto";
+import type { Context, ServiceSettingSchema } from "moleculer";
+import { config } from "../lib/config";
+import { defineService } from "../lib/define-service";
+import {
+  IdempotencyConflictError,
+  InvalidStateError,
+  NotFoundError,
+  ServiceUnavailableError,
+  ValidationError,
+} from "../lib/errors";
+import { isAdmin, type GatewayMeta } from "../lib/auth";
+import { pageOf, pagingParams, type Page } from "../lib/paging";
+import {
+  ORDER_CANCELLED,
+  ORDER_CONFIRMED,
+  ORDER_CREATED,
+  PAYMENT_FAILED,
+  PAYMENT_REFUNDED,
+  PAYMENT_SUCCEEDED,
+  paymentFailedSchema,
+  paymentRefundedSchema,
+  paymentSucceededSchema,
+  type CancelReason,
+  type OrderCancelledEvent,
+  type OrderConfirmedEvent,
+  type OrderCreatedEvent,
+  type PaymentFailedEvent,
+  type PaymentRefundedEvent,
+  type PaymentSucceededEvent,
+} from "../lib/events";
+import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
+import type { PricedLine, ReserveLine } from "./products/reservations";
+import { checkoutHash, type CheckoutBody } from "./orders/checkout";
+import {
+  VISIBLE_STATUSES,
+  onCustomerCancel,
+  onDeadline,
+  onPaymentFailed,
+  onPaymentRefunded,
+  onPaymentSucceeded,
+  onReserved,
+  type Decision,
+  type Effect,
+  type HistoryEntry,
+  type OrderStatus,
+  type PaymentState,
+  type SagaState,
+  type Timing,
+  type Transition,
+} from "./orders/state-machine";
+
+export interface OrderLine {
+  productId: string;
+  sku: string;
+  name: string;
+  unitPrice: number;
+  quantity: number;
+  lineTotal: number;
+}
+
+export interface Order {
+  id: string;
+  userId: string;
+  status: OrderStatus;
+  items: OrderLine[];
+  total: number;
+  currency: string;
+  payment: { status: PaymentState; id?: string };
+  cancelReason?: CancelReason;
+  history: HistoryEntry[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The stored order: the contract's fields plus the saga's bookkeeping. */
+interface OrderDoc extends Doc {
+  userId: string;
+  status: OrderStatus;
+  items: Array<OrderLine | ReserveLine>;
+  total: number;
+  currency: string;
+  payment: { status: PaymentState; id?: string };
+  cancelReason?: CancelReason;
+  history: HistoryEntry[];
+  /** `<userId>:<Idempotency-Key>`, or a random one without a key; unique. */
+  idemKey: string;
+  bodyHash: string;
+  /** Kept so the sweeper can re-send `order.created`; a provider token, never card data. */
+  paymentToken: string;
+  stockReleased: boolean;
+  paymentDueAt: number;
+  deadline: number | null;
+  /** Bumped by every write, so a conditional update always counts as a modification. */
+  rev: number;
+  /** How often the sweeper (or an operator) re-drove the order past a deadline. */
+  redrives?: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+type CreateParams = CheckoutBody;
+
+/** What the REPL's `stuck` shows per order. */
+export interface StuckOrder {
+  id: string;
+  status: OrderStatus;
+  step: string;
+  deadline: string;
+  attempts: number;
+}
+
+interface OrdersVars extends DbVars {
+  sweeper: NodeJS.Timeout | null;
+  sweeping: Promise<void> | null;
+}
+
+type Emitter = Pick<Context, "emit">;
+
+interface OrdersMethods extends DbMethods {
+  publicOrder(doc: OrderDoc): Order;
+  timing(): Timing;
+  loadOrder(id: string): Promise<OrderDoc | null>;
+  applyTransition(
+    doc: OrderDoc,
+    t: Transition,
+    emitter: Emitter,
+    opts?: { extra?: Record<string, unknown>; background?: boolean },
+  ): Promise<OrderDoc | null>;
+  drive(
+    orderId: string,
+    decide: (s: SagaState, now: number) => Decision,
+    emitter: Emitter,
+  ): Promise<Decision | null>;
+  runEffects(doc: OrderDoc, t: Transition, emitter: Emitter): Promise<void>;
+  releaseStock(doc: OrderDoc): Promise<boolean>;
+  settle(orderId: string): Promise<void>;
+  sweep(): Promise<void>;
+  redriveOne(doc: OrderDoc): Promise<Effect[] | null>;
+  findByIdemKey(idemKey: string, bodyHash: string): Promise<OrderDoc | null>;
+  visibleOrder(id: string, meta: GatewayMeta): Promise<OrderDoc>;
+}
+
+const MAX_ATTEMPTS = 5;
+const SWEEP_BATCH = 100;
+const idParam = { type: "string", min: 1, max: 64 } as const;
+
+function sagaState(doc: OrderDoc): SagaState {
+  return {
+    status: doc.status,
+    payment: doc.payment,
+    stockReleased: doc.stockReleased,
+    paymentDueAt: doc.paymentDueAt,
+    deadline: doc.deadline,
+  };
+}
+
+function productIdsOf(doc: OrderDoc): string[] {
+  return doc.items.map((i) => i.productId);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
+  name: "orders",
+  mixins: [
+    dbMixin({
+      collection: "orders",
+      indexes: [
+        { field: "idemKey", unique: true },
+        { field: "userId" },
+        { field: "deadline" },
+        { field: "createdAt" },
+      ],
+    }),
+  ],
+
+  actions: {
+    create: {
+      auth: "user",
+      params: {
+        $$strict: "remove",
+        items: {
+          type: "array",
+          min: 1,
+          max: 50,
+          items: {
+            type: "object",
+            strict: "remove",
+            props: {
+              productId: idParam,
+              quantity: { type: "number", integer: true, min: 1, max: 100, convert: true },
+            },
+          },
+        },
+        paymentToken: { type: "string", min: 1, max: 200 },
+      },
+      async handler(ctx: Context<CreateParams, GatewayMeta>): Promise<Order> {
+        const user = ctx.meta.user!;
+        const ids = ctx.params.items.map((i) => i.productId);
+        if (new Set(ids).size !== ids.length) {
+          throw new ValidationError("Each product may appear in one line only", [
+            { field: "items", message: "products must be distinct", type: "arrayUnique" },
+          ]);
+        }
+        const key = ctx.meta.idempotencyKey;
+        if (key !== undefined && (key.length > 255 || !/^[\x21-\x7e]+$/.test(key))) {
+          throw new ValidationError("Invalid Idempotency-Key", [
+            { field: "Idempotency-Key", message: "1-255 visible ASCII characters", type: "string" },
+          ]);
+        }
+        const bodyHash = checkoutHash(ctx.params);
+        const idemKey = `${user.id}:${key ?? `auto:${randomUUID()}`}`;
+        const cfg = config().orders;
+        const timing = this.timing();
+
+        // Store first (see the file comment). The unique idemKey makes a repeated request
+        // find the first one's order instead of placing a second.
+        let doc: OrderDoc | null = null;
+        for (let attempt = 0; doc === null && attempt < MAX_ATTEMPTS; attempt++) {
+          const now = Date.now();
+          const iso = new Date(now).toISOString();
+          try {
+            doc = (await this.store.insert({
+              userId: user.id,
+              status: "reserving",
+              items: ctx.params.items.map(({ productId, quantity }) => ({ productId, quantity })),
+              total: 0,
+              currency: "USD",
+              payment: { status: "pending" },
+              history: [],
+              idemKey,
+              bodyHash,
+              paymentToken: ctx.params.paymentToken,
+              stockReleased: false,
+              paymentDueAt: now + cfg.paymentTimeoutMs,
+              deadline: now + timing.stepDeadlineMs,
+              rev: 0,
+              createdAt: iso,
+              updatedAt: iso,
+            })) as OrderDoc;
+          } catch (err) {
+            if (!this.store.isDuplicateKeyError(err)) throw err;
+            const existing = await this.findByIdemKey(idemKey, bodyHash);
+            if (existing) {
+              ctx.meta.$statusCode = 200;
+              return this.publicOrder(existing);
+            }
+            // The first request's order was withdrawn (out of stock, abandoned): try afresh.
+          }
+        }
+        if (doc === null) throw new ServiceUnavailableError("Could not place the order");
+
+        let lines: PricedLine[];
+        try {
+          lines = await ctx.call<PricedLine[], { orderId: string; items: ReserveLine[] }>(
+            "products.reserve",
+            { orderId: doc._id, items: ctx.params.items },
+          );
+        } catch (err) {
+          // A refusal (out of stock, unknown product) took nothing: withdraw the order, so the
+          // client may retry with the same key. On any other failure the reservation's outcome
+          // is unknown; the sweeper releases whatever it holds and withdraws it.
+          const code = (err as { code?: number }).code ?? 500;
+          if (code >= 400 && code < 500) await this.store.removeById(doc._id);
+          throw err;
+        }
+
+        const currencies = new Set(lines.map((l) => l.currency));
+        const items: OrderLine[] = lines.map(({ currency: _c, ...line }) => line);
+        const total = items.reduce((sum, l) => sum + l.lineTotal, 0);
+        const decision = onReserved(sagaState(doc), Date.now(), timing);
+        // The payment runs after the response (background effects): the client gets its
+        // pending order at once, even with a slow card or a payments service that is down.
+        const placed =
+          currencies.size === 1 && decision.kind === "transition"
+            ? await this.applyTransition(doc, decision.transition, ctx, {
+                extra: { items, total, currency: lines[0].currency },
+                background: true,
+              })
+            : null;
+        if (!placed) {
+          await ctx.call("products.release", { orderId: doc._id, productIds: ids });
+          await this.store.removeById(doc._id);
+          if (currencies.size > 1) {
+            throw new ValidationError("All products of an order must have the same currency", [
+              { field: "items", message: "mixed currencies", type: "currency" },
+            ]);
+          }
+          // The sweeper abandoned it meanwhile: the reservation took longer than a step may.
+          throw new ServiceUnavailableError("The checkout took too long, please retry");
+        }
+        ctx.meta.$statusCode = 201;
+        ctx.meta.$location = `/api/orders/${placed._id}`;
+        return this.publicOrder(placed);
+      },
+    },
+
+    list: {
+      auth: "user",
+      params: { $$strict: "remove", ...pagingParams, userId: { ...idParam, optional: true } },
+      async handler(
+        ctx: Context<{ page: number; pageSize: number; userId?: string }, GatewayMeta>,
+      ): Promise<Page<Order>> {
+        const { page, pageSize } = ctx.params;
+        const user = ctx.meta.user!;
+        const userId = isAdmin(user) && ctx.params.userId ? ctx.params.userId : user.id;
+        const query: Query = { userId, status: { $in: [...VISIBLE_STATUSES] } };
+        const [docs, total] = await Promise.all([
+          this.store.find({
+            query,
+            sort: ["-createdAt", "-_id"],
+            limit: pageSize,
+            offset: (page - 1) * pageSize,
+          }),
+          this.store.count(query),
+        ]);
+        return pageOf(
+          docs.map((d) => this.publicOrder(d as OrderDoc)),
+          total,
+          page,
+          pageSize,
+        );
+      },
+    },
+
+    get: {
+      auth: "user",
+      params: { id: idParam },
+      async handler(ctx: Context<{ id: string }, GatewayMeta>): Promise<Order> {
+        return this.publicOrder(await this.visibleOrder(ctx.params.id, ctx.meta));
+      },
+    },
+
+    cancel: {
+      auth: "user",
+      params: { id: idParam },
+      async handler(ctx: Context<{ id: string }, GatewayMeta>): Promise<Order> {
+        const doc = await this.visibleOrder(ctx.params.id, ctx.meta);
+        const decision = await this.drive(
+          doc._id,
+          (s, now) => onCustomerCancel(s, now, this.timing()),
+          ctx,
+        );
+        if (decision?.kind === "reject") throw new InvalidStateError(decision.reason);
+        const fresh = await this.loadOrder(doc._id);
+        if (!fresh) throw new NotFoundError("Order");
+        return this.publicOrder(fresh);
+      },
+    },
+
+    /** For operators (the REPL's `stuck`): orders past their step's deadline, oldest first. */
+    stuck: {
+      visibility: "public",
+      params: {
+        limit: { type: "number", integer: true, min: 1, max: 500, optional: true, default: 20 },
+      },
+      async handler(ctx: Context<{ limit: number }>): Promise<StuckOrder[]> {
+        const now = Date.now();
+        const docs = (await this.store.find({
+          query: { deadline: { $lte: now } },
+          sort: ["deadline"],
+          limit: ctx.params.limit,
+        })) as OrderDoc[];
+        return docs.map((doc) => {
+          const decision = onDeadline(sagaState(doc), now, this.timing());
+          return {
+            id: doc._id,
+            status: doc.status,
+            step: decision.kind === "transition" ? decision.transition.effects.join(", ") : "",
+            deadline: new Date(doc.deadline ?? now).toISOString(),
+            attempts: doc.redrives ?? 0,
+          };
+        });
+      },
+    },
+
+    /** For operators (the REPL's `redrive`): does now what the sweeper would at the deadline. */
+    redrive: {
+      visibility: "public",
+      params: { id: idParam },
+      async handler(ctx: Context<{ id: string }>): Promise<{ id: string; effects: Effect[] }> {
+        const doc = await this.loadOrder(ctx.params.id);
+        if (!doc) throw new NotFoundError("Order");
+        const effects = await this.redriveOne(doc);
+        if (effects === null)
+          throw new ServiceUnavailableError("The order changed meanwhile, retry");
+        return { id: doc._id, effects };
+      },
+    },
+  },
+
+  events: {
+    [PAYMENT_SUCCEEDED]: {
+      params: paymentSucceededSchema,
+      async handler(ctx: Context<PaymentSucceededEvent>) {
+        const { orderId, paymentId } = ctx.params;
+        await this.drive(
+          orderId,
+          (s, now) => onPaymentSucceeded(s, paymentId, now, this.timing()),
+          ctx,
+        );
+      },
+    },
+    [PAYMENT_FAILED]: {
+      params: paymentFailedSchema,
+      async handler(ctx: Context<PaymentFailedEvent>) {
+        const { orderId, paymentId } = ctx.params;
+        await this.drive(
+          orderId,
+          (s, now) => onPaymentFailed(s, paymentId, now, this.timing()),
+          ctx,
+        );
+      },
+    },
+    [PAYMENT_REFUNDED]: {
+      params: paymentRefundedSchema,
+      async handler(ctx: Context<PaymentRefundedEvent>) {
+        const { orderId, paymentId } = ctx.params;
+        await this.drive(orderId, (s) => onPaymentRefunded(s, paymentId), ctx);
+      },
+    },
+  },
+
+  methods: {
+    publicOrder(doc: OrderDoc): Order {
+      const order: Order = {
+        id: doc._id,
+        userId: doc.userId,
+        status: doc.status,
+        items: doc.items as OrderLine[],
+        total: doc.total,
+        currency: doc.currency,
+        payment: doc.payment,
+        history: doc.history,
+        createdAt: doc.createdAt,
+        updatedAt: doc.updatedAt,
+      };
+      if (doc.cancelReason) order.cancelReason = doc.cancelReason;
+      return order;
+    },
+
+    timing(): Timing {
+      return { stepDeadlineMs: config().orders.stepDeadlineMs };
+    },
+
+    async loadOrder(id: string): Promise<OrderDoc | null> {
+      return (await this.store.findById(id)) as OrderDoc | null;
+    },
+
+    /** Owner or admin, and placed; anything else is indistinguishable from a missing order. */
+    async visibleOrder(id: string, meta: GatewayMeta): Promise<OrderDoc> {
+      const doc = await this.loadOrder(id);
+      const user = meta.user!;
+      if (
+        !doc ||
+        !VISIBLE_STATUSES.includes(doc.status) ||
+        (doc.userId !== user.id && !isAdmin(user))
+      ) {
+        throw new NotFoundError("Order");
+      }
+      return doc;
+    },
+
+    /**
+     * The order an earlier request with this key placed. Its body must match. While that
+     * request is still reserving, wait for it (bounded): it ends placed or withdrawn.
+     */
+    async findByIdemKey(idemKey: string, bodyHash: string): Promise<OrderDoc | null> {
+      const until = Date.now() + this.timing().stepDeadlineMs;
+      for (;;) {
+        const existing = (await this.store.findOne({ idemKey })) as OrderDoc | null;
+        if (!existing) return null;
+        if (existing.bodyHash !== bodyHash) throw new IdempotencyConflictError();
+        if (VISIBLE_STATUSES.includes(existing.status)) return existing;
+        if (Date.now() > until) {
+          throw new ServiceUnavailableError("The first request with this key is still running");
+        }
+        await sleep(50);
+      }
+    },
+
+    /**
+     * Applies one transition as a conditional update on the expected state, then its effects.
+     * Resolves to the order as the transition left it, or `null` when the order moved on
+     * meanwhile (the caller decides again on the fresh document).
+     */
+    async applyTransition(doc, t, emitter, { extra = {}, background = false } = {}) {
+      const set: Record<string, unknown> = {
+        ...extra,
+        deadline: t.set.deadline,
+        updatedAt: new Date().toISOString(),
+      };
+      if (t.set.status) set.status = t.set.status;
+      if (t.set.paymentStatus) set["payment.status"] = t.set.paymentStatus;
+      if (t.set.paymentId) set["payment.id"] = t.set.paymentId;
+      if (t.set.cancelReason) set.cancelReason = t.set.cancelReason;
+      const update: Record<string, unknown> = { $set: set, $inc: { rev: 1 } };
+      if (t.history) {
+        const entry: HistoryEntry = { status: t.history.status, at: String(set.updatedAt) };
+        if (t.history.reason) entry.reason = t.history.reason;
+        update.$push = { history: entry };
+      }
+      const changed = await this.store.updateWhere(
+        { _id: doc._id, status: t.expect.status, "payment.status": t.expect.paymentStatus },
+        update,
+      );
+      if (changed === 0) return null;
+      if (t.set.status === "confirmed" || t.set.status === "cancelled") {
+        countDomain(this.broker, "ordersFinal", {
+          status: t.set.status,
+          reason: t.set.cancelReason ?? "",
+        });
+      }
+      const fresh = await this.loadOrder(doc._id);
+      if (!fresh) return null;
+      const effects = this.runEffects(fresh, t, emitter);
+      if (!background) await effects;
+      else {
+        // A failed effect is redone by the sweeper: the order's deadline is still set.
+        effects.catch((err: unknown) => this.logger.warn(`Effects of order ${doc._id}:`, err));
+      }
+      return fresh;
+    },
+
+    /** Decides and applies on the latest document until a transition wins or none is due. */
+    async drive(orderId, decide, emitter) {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const doc = await this.loadOrder(orderId);
+        if (!doc) return null;
+        const decision = decide(sagaState(doc), Date.now());
+        if (decision.kind !== "transition") return decision;
+        if (await this.applyTransition(doc, decision.transition, emitter)) return decision;
+      }
+      throw new ServiceUnavailableError("The order is changing too fast, please retry");
+    },
+
+    async runEffects(doc, t, emitter) {
+      for (const effect of t.effects) {
+        switch (effect) {
+          case "emitCreated": {
+            const event: OrderCreatedEvent = {
+              eventId: `${ORDER_CREATED}:${doc._id}`,
+              orderId: doc._id,
+              userId: doc.userId,
+              amount: doc.total,
+              currency: doc.currency,
+              paymentToken: doc.paymentToken,
+            };
+            await emitter.emit(ORDER_CREATED, event);
+            break;
+          }
+          case "emitConfirmed": {
+            const event: OrderConfirmedEvent = {
+              eventId: `${ORDER_CONFIRMED}:${doc._id}`,
+              orderId: doc._id,
+              userId: doc.userId,
+              total: doc.total,
+              currency: doc.currency,
+            };
+            await emitter.emit(ORDER_CONFIRMED, event);
+            break;
+          }
+          case "emitCancelled": {
+            const event: OrderCancelledEvent = {
+              eventId: `${ORDER_CANCELLED}:${doc._id}`,
+              orderId: doc._id,
+              userId: doc.userId,
+              reason: doc.cancelReason ?? "cancelled_by_customer",
+              amount: doc.total,
+              currency: doc.currency,
+            };
+            await emitter.emit(ORDER_CANCELLED, event);
+            break;
+          }
+          case "releaseStock":
+            if (await this.releaseStock(doc)) {
+              await this.store.updateWhere(
+                { _id: doc._id, stockReleased: false },
+                { $set: { stockReleased: true }, $inc: { rev: 1 } },
+              );
+            }
+            break;
+          case "abandon":
+            if (await this.releaseStock(doc)) {
+              await this.store.removeById(doc._id);
+              this.logger.warn(`Abandoned order ${doc._id}: its checkout did not complete.`);
+            }
+            break;
+        }
+      }
+      if (doc.status === "cancelled") await this.settle(doc._id);
+    },
+
+    /** products.release is idempotent; a failure leaves the deadline set, so the sweeper retries. */
+    async releaseStock(doc: OrderDoc): Promise<boolean> {
+      try {
+        await this.broker.call("products.release", {
+          orderId: doc._id,
+          productIds: productIdsOf(doc),
+        });
+        return true;
+      } catch (err) {
+        this.logger.warn(`Releasing the stock of order ${doc._id} failed; will retry:`, err);
+        return false;
+      }
+    },
+
+    /** Clears the deadline of a cancelled order once nothing is outstanding. */
+    async settle(orderId: string) {
+      await this.store.updateWhere(
+        {
+          _id: orderId,
+          status: "cancelled",
+          stockReleased: true,
+          "payment.status": { $in: ["failed", "refunded"] },
+          deadline: { $ne: null },
+        },
+        { $set: { deadline: null }, $inc: { rev: 1 } },
+      );
+    },
+
+    /**
+     * One pass over the orders whose deadline passed, oldest first, a bounded batch. Each order
+     * is claimed by moving its deadline with a conditional update, so with several orders
+     * replicas only one re-drives it; a pass that dies half-way leaves the rest due.
+     */
+    async sweep() {
+      const due = (await this.store.find({
+        query: { deadline: { $lte: Date.now() } },
+        sort: ["deadline"],
+        limit: SWEEP_BATCH,
+      })) as OrderDoc[];
+      for (const doc of due) {
+        if (!this.sweeper) return;
+        await this.redriveOne(doc);
+      }
+    },
+
+    /**
+     * Claims the order by moving its deadline (conditional on the one read), then applies what
+     * the state machine says a passed deadline means. `null` when another replica claimed it.
+     */
+    async redriveOne(doc: OrderDoc): Promise<Effect[] | null> {
+      const timing = this.timing();
+      const now = Date.now();
+      const next = now + timing.stepDeadlineMs;
+      const claimed = await this.store.updateWhere(
+        { _id: doc._id, deadline: doc.deadline },
+        { $set: { deadline: next }, $inc: { rev: 1, redrives: 1 } },
+      );
+      if (claimed === 0) return null;
+      const claimedDoc: OrderDoc = { ...doc, deadline: next };
+      const decision = onDeadline(sagaState(claimedDoc), now, timing);
+      if (decision.kind !== "transition") return [];
+      // Past a deadline is not the normal path: say so, it is how a lost event shows.
+      const { effects } = decision.transition;
+      if (effects.length > 0) {
+        this.logger.info(`Re-driving order ${doc._id} (${doc.status}): ${effects.join(", ")}`);
+      }
+      // A transition that loses a race is simply retried at the next deadline.
+      await this.applyTransition(claimedDoc, decision.transition, this.broker);
+      return effects;
+    },
+  },
+
+  started() {
+    const interval = config().orders.sweeperIntervalMs;
+    this.sweeping = null;
+    this.sweeper = setInterval(() => {
+      if (this.sweeping) return;
+      this.sweeping = this.sweep()
+        .catch((err: unknown) => this.logger.error("Sweeper pass failed:", err))
+        .finally(() => {
+          this.sweeping = null;
+        });
+    }, interval);
+  },
+
+  async stopped() {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+    await this.sweeping;
+  },
+});

@@ -1,0 +1,323 @@
+/**
+ * payments: charges and refunds through the provider (services/payments/provider.ts). Owns the
+ * `payments` collection: one document per order, ever, by a unique index on `orderId`.
+ *
+ * Consumes `order.created` (charge) and `order.cancelled` (refund, or make sure no charge
+ * happens later); emits `payment.succeeded` / `payment.failed` / `payment.refunded`. Every
+ * event may arrive again (the orders sweeper re-emits until it hears back), so each handler
+ * first looks at the stored payment: a finished one has its outcome re-sent, never redone.
+ *
+ * A charge is recorded as `processing` before the provider is called. If this process dies
+ * mid-charge, the record stays `processing`; once it is older than any charge could take
+ * (stale), the next redelivery claims it and resumes with the same provider idempotency key.
+ */
+import { countDomain } from "../lib/metrics";
+import type { Context, ServiceSettingSchema } from "moleculer";
+import { config } from "../lib/config";
+import { defineService } from "../lib/define-service";
+import type { GatewayMeta } from "../lib/auth";
+import {
+  ORDER_CANCELLED,
+  ORDER_CREATED,
+  PAYMENT_FAILED,
+  PAYMENT_REFUNDED,
+  PAYMENT_SUCCEEDED,
+  orderCancelledSchema,
+  orderCreatedSchema,
+  type OrderCancelledEvent,
+  type OrderCreatedEvent,
+  type PaymentFailedEvent,
+  type PaymentRefundedEvent,
+  type PaymentSucceededEvent,
+} from "../lib/events";
+import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
+import { createTestProvider, type PaymentProvider } from "./payments/provider";
+
+export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunding" | "refunded";
+
+export interface Payment {
+  id: string;
+  orderId: string;
+  userId: string;
+  amount: number;
+  currency: string;
+  status: PaymentStatus;
+  failureReason?: string;
+  createdAt: string;
+}
+
+interface PaymentDoc extends Doc {
+  orderId: string;
+  userId: string;
+  amount: number;
+  currency: string;
+  status: PaymentStatus;
+  failureReason?: string;
+  /** Kept to resume a charge interrupted by a crash; a provider token, never card data. */
+  paymentToken?: string;
+  chargeId?: string;
+  refundId?: string;
+  /** The node that last worked on it (internal: shows how the work spread over replicas). */
+  nodeId: string;
+  /** Provider calls made for this payment; more than one only after a resumed crash. */
+  attempts: number;
+  /** When the current step was claimed (epoch ms); a step older than `staleMs` is resumed. */
+  claimedAt: number;
+  rev: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface PaymentsVars extends DbVars {
+  provider: PaymentProvider;
+}
+
+type Emitter = Pick<Context, "emit">;
+
+interface PaymentsMethods extends DbMethods {
+  publicPayment(doc: PaymentDoc): Payment;
+  staleMs(): number;
+  byOrder(orderId: string): Promise<PaymentDoc | null>;
+  claim(doc: PaymentDoc): Promise<PaymentDoc | null>;
+  charge(doc: PaymentDoc, emitter: Emitter): Promise<PaymentDoc>;
+  refund(doc: PaymentDoc, emitter: Emitter): Promise<void>;
+  announce(doc: PaymentDoc, emitter: Emitter): Promise<void>;
+}
+
+export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars>({
+  name: "payments",
+  mixins: [
+    dbMixin({
+      collection: "payments",
+      indexes: [{ field: "orderId", unique: true }, { field: "userId" }],
+    }),
+  ],
+
+  actions: {
+    list: {
+      auth: "user",
+      params: { $$strict: "remove", orderId: { type: "string", min: 1, max: 64, optional: true } },
+      async handler(ctx: Context<{ orderId?: string }, GatewayMeta>): Promise<{ rows: Payment[] }> {
+        const query: Query = { userId: ctx.meta.user!.id };
+        if (ctx.params.orderId) query.orderId = ctx.params.orderId;
+        const docs = await this.store.find({ query, sort: ["-createdAt", "-_id"], limit: 100 });
+        return { rows: docs.map((d) => this.publicPayment(d as PaymentDoc)) };
+      },
+    },
+  },
+
+  events: {
+    [ORDER_CREATED]: {
+      params: orderCreatedSchema,
+      async handler(ctx: Context<OrderCreatedEvent>) {
+        const e = ctx.params;
+        const now = Date.now();
+        const iso = new Date(now).toISOString();
+        let doc: PaymentDoc;
+        try {
+          doc = (await this.store.insert({
+            orderId: e.orderId,
+            userId: e.userId,
+            amount: e.amount,
+            currency: e.currency,
+            status: "processing",
+            paymentToken: e.paymentToken,
+            nodeId: this.broker.nodeID,
+            attempts: 1,
+            claimedAt: now,
+            rev: 0,
+            createdAt: iso,
+            updatedAt: iso,
+          })) as PaymentDoc;
+        } catch (err) {
+          if (!this.store.isDuplicateKeyError(err)) throw err;
+          // A redelivery: this order has its one payment already.
+          const existing = await this.byOrder(e.orderId);
+          if (!existing) return;
+          if (existing.status !== "processing") return this.announce(existing, ctx);
+          const claimed = await this.claim(existing);
+          if (!claimed) return; // still being charged by its first handler
+          doc = claimed;
+        }
+        await this.charge(doc, ctx);
+      },
+    },
+
+    [ORDER_CANCELLED]: {
+      params: orderCancelledSchema,
+      async handler(ctx: Context<OrderCancelledEvent>) {
+        const e = ctx.params;
+        let doc = await this.byOrder(e.orderId);
+        if (!doc) {
+          // Not charged yet: take the order's one payment slot as `failed`, so an order.created
+          // still on its way can never charge a cancelled order.
+          const iso = new Date().toISOString();
+          try {
+            doc = (await this.store.insert({
+              orderId: e.orderId,
+              userId: e.userId,
+              amount: e.amount,
+              currency: e.currency,
+              status: "failed",
+              failureReason: "order_cancelled",
+              nodeId: this.broker.nodeID,
+              attempts: 0,
+              claimedAt: Date.now(),
+              rev: 0,
+              createdAt: iso,
+              updatedAt: iso,
+            })) as PaymentDoc;
+          } catch (err) {
+            if (!this.store.isDuplicateKeyError(err)) throw err;
+            doc = await this.byOrder(e.orderId);
+            if (!doc) return;
+          }
+        }
+        if (doc.status === "processing") {
+          // Its charge is under way: orders hears payment.succeeded and asks again. Only a
+          // charge abandoned by a dead process is resumed here.
+          const claimed = await this.claim(doc);
+          if (!claimed) return;
+          doc = await this.charge(claimed, ctx);
+        }
+        if (doc.status === "succeeded") {
+          const changed = await this.store.updateWhere(
+            { _id: doc._id, status: "succeeded" },
+            {
+              $set: { status: "refunding", claimedAt: Date.now(), nodeId: this.broker.nodeID },
+              $inc: { rev: 1 },
+            },
+          );
+          if (changed === 0) return;
+          return this.refund(doc, ctx);
+        }
+        if (doc.status === "refunding") {
+          const claimed = await this.claim(doc);
+          if (claimed) await this.refund(claimed, ctx);
+          return;
+        }
+        await this.announce(doc, ctx);
+      },
+    },
+  },
+
+  methods: {
+    publicPayment(doc: PaymentDoc): Payment {
+      const p: Payment = {
+        id: doc._id,
+        orderId: doc.orderId,
+        userId: doc.userId,
+        amount: doc.amount,
+        currency: doc.currency,
+        status: doc.status,
+        createdAt: doc.createdAt,
+      };
+      if (doc.failureReason) p.failureReason = doc.failureReason;
+      return p;
+    },
+
+    /** Longer than any provider call may take (the slow test card included) plus a step. */
+    staleMs(): number {
+      const cfg = config();
+      return cfg.payments.slowMs + cfg.orders.stepDeadlineMs;
+    },
+
+    async byOrder(orderId: string): Promise<PaymentDoc | null> {
+      return (await this.store.findOne({ orderId })) as PaymentDoc | null;
+    },
+
+    /** Takes over a stale step; `null` if it is not stale or another replica took it first. */
+    async claim(doc: PaymentDoc): Promise<PaymentDoc | null> {
+      const now = Date.now();
+      if (now - doc.claimedAt < this.staleMs()) return null;
+      const changed = await this.store.updateWhere(
+        { _id: doc._id, status: doc.status, claimedAt: doc.claimedAt },
+        { $set: { claimedAt: now, nodeId: this.broker.nodeID }, $inc: { attempts: 1, rev: 1 } },
+      );
+      if (changed === 0) return null;
+      this.logger.warn(`Resuming the stale ${doc.status} payment of order ${doc.orderId}.`);
+      return { ...doc, claimedAt: now, nodeId: this.broker.nodeID, attempts: doc.attempts + 1 };
+    },
+
+    async charge(doc: PaymentDoc, emitter: Emitter): Promise<PaymentDoc> {
+      const result = await this.provider.charge({
+        idempotencyKey: doc.orderId,
+        token: doc.paymentToken ?? "",
+        amount: doc.amount,
+        currency: doc.currency,
+      });
+      const set: Record<string, unknown> = result.ok
+        ? { status: "succeeded", chargeId: result.chargeId }
+        : { status: "failed", failureReason: result.reason };
+      set.updatedAt = new Date().toISOString();
+      const recorded = await this.store.updateWhere(
+        { _id: doc._id, status: "processing" },
+        { $set: set, $inc: { rev: 1 } },
+      );
+      if (recorded > 0) {
+        countDomain(this.broker, "payments", { outcome: result.ok ? "succeeded" : result.reason });
+      }
+      // Whoever recorded it, the stored outcome is the one announced.
+      const stored = (await this.byOrder(doc.orderId)) ?? doc;
+      await this.announce(stored, emitter);
+      return stored;
+    },
+
+    async refund(doc: PaymentDoc, emitter: Emitter): Promise<void> {
+      const { refundId } = await this.provider.refund({
+        idempotencyKey: `refund:${doc.orderId}`,
+        chargeId: doc.chargeId ?? "",
+        amount: doc.amount,
+      });
+      const recorded = await this.store.updateWhere(
+        { _id: doc._id, status: "refunding" },
+        {
+          $set: { status: "refunded", refundId, updatedAt: new Date().toISOString() },
+          $inc: { rev: 1 },
+        },
+      );
+      if (recorded > 0) countDomain(this.broker, "payments", { outcome: "refunded" });
+      const stored = await this.byOrder(doc.orderId);
+      if (stored) await this.announce(stored, emitter);
+    },
+
+    /** (Re-)sends the event of a payment's final state; in-flight states have none yet. */
+    async announce(doc: PaymentDoc, emitter: Emitter): Promise<void> {
+      const base = { paymentId: doc._id, orderId: doc.orderId, userId: doc.userId };
+      switch (doc.status) {
+        case "succeeded": {
+          const event: PaymentSucceededEvent = {
+            ...base,
+            eventId: `${PAYMENT_SUCCEEDED}:${doc._id}`,
+            amount: doc.amount,
+            currency: doc.currency,
+          };
+          return emitter.emit(PAYMENT_SUCCEEDED, event);
+        }
+        case "failed": {
+          const event: PaymentFailedEvent = {
+            ...base,
+            eventId: `${PAYMENT_FAILED}:${doc._id}`,
+            reason: doc.failureReason ?? "failed",
+          };
+          return emitter.emit(PAYMENT_FAILED, event);
+        }
+        case "refunded": {
+          const event: PaymentRefundedEvent = {
+            ...base,
+            eventId: `${PAYMENT_REFUNDED}:${doc._id}`,
+            amount: doc.amount,
+            currency: doc.currency,
+          };
+          return emitter.emit(PAYMENT_REFUNDED, event);
+        }
+        default:
+          return;
+      }
+    },
+  },
+
+  created() {
+    this.provider = createTestProvider({ slowMs: config().payments.slowMs });
+  },
+});

@@ -1,0 +1,222 @@
+/**
+ * The deployment files through real validators: kustomize + kubernetes-validate (Kubernetes
+ * JSON schemas), compose-go, hadolint, promtool, nginx -t — and proof that each validator
+ * rejects a broken input. tools/validate-deploy.sh builds the tools and runs this file
+ * (DEPLOY_VALIDATORS=1); plain `npm test` does not select it.
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {
+  ROOT,
+  read,
+  SERVICE_NAMES,
+  configVariables,
+  k8sObjects,
+  ofKind,
+  podSpec,
+} from "../helpers/deploy-files";
+
+const TOOLS = {
+  kustomize: path.join(ROOT, "tools/bin/kustomize"),
+  composeValidate: path.join(ROOT, "tools/bin/compose-validate"),
+  kubernetesValidate: path.join(ROOT, "tools/.venv/bin/kubernetes-validate"),
+  hadolint: path.join(ROOT, "tools/.venv/bin/hadolint"),
+  promtool: path.join(ROOT, "tools/.apt/bin/promtool"),
+  nginx: path.join(ROOT, "tools/.apt/bin/nginx"),
+};
+const K8S_VERSION = process.env.K8S_VERSION ?? "1.33";
+const toolsBuilt = Object.values(TOOLS).every((t) => fs.existsSync(t));
+
+function run(cmd: string, args: string[], input?: string): { status: number | null; out: string } {
+  const r = spawnSync(cmd, args, { cwd: ROOT, input, encoding: "utf8", timeout: 60_000 });
+  if (r.error) throw r.error;
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+/** kustomize build DIR | kubernetes-validate --strict: what CI runs on k8s/. */
+function validateKustomization(dir: string): {
+  status: number | null;
+  out: string;
+  rendered: string;
+} {
+  const built = run(TOOLS.kustomize, ["build", dir]);
+  if (built.status !== 0) return { ...built, rendered: "" };
+  const checked = run(
+    TOOLS.kubernetesValidate,
+    ["--strict", "--quiet", "-k", K8S_VERSION, "-"],
+    built.out,
+  );
+  return { ...checked, rendered: built.out };
+}
+
+const tempDirs: string[] = [];
+afterAll(() => tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
+function tempDir(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-manifests-"));
+  tempDirs.push(dir);
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+const deployment = (replicas: string, extra = "") => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: broken
+spec:
+  replicas: ${replicas}
+  selector:
+    matchLabels: { app: broken }
+  template:
+    metadata:
+      labels: { app: broken }
+    spec:
+      containers:
+        - name: broken
+          image: commerce-mesh:latest
+${extra}`;
+const kustomization = "resources:\n  - deployment.yaml\n";
+
+describe("real validators", () => {
+  beforeAll(() => {
+    if (!toolsBuilt) {
+      throw new Error("validators missing: run tools/validate-deploy.sh --tools first");
+    }
+  });
+
+  describe("Kubernetes: kustomize build + kubernetes-validate", () => {
+    it.each(["k8s/base", "k8s/overlays/production"])("accepts %s", (dir) => {
+      const result = validateKustomization(dir);
+      expect(result.out).toBe("");
+      expect(result.status).toBe(0);
+    });
+
+    it("renders a Deployment per service and no placeholder Secret in production", () => {
+      const base = k8sObjects(validateKustomization("k8s/base").rendered);
+      expect(ofKind(base, "Deployment").map((d) => d.metadata.name)).toEqual(
+        expect.arrayContaining(SERVICE_NAMES),
+      );
+      const production = k8sObjects(validateKustomization("k8s/overlays/production").rendered);
+      expect(ofKind(production, "Secret")).toEqual([]);
+      for (const d of ofKind(production, "Deployment")) {
+        expect(podSpec(d).containers[0].image).toMatch(/commerce-mesh:\d+\.\d+\.\d+$/);
+      }
+    });
+
+    it("rejects a Deployment whose replicas is a string", () => {
+      const dir = tempDir({
+        "kustomization.yaml": kustomization,
+        "deployment.yaml": deployment('"two"'),
+      });
+      const result = validateKustomization(dir);
+      expect(result.status).not.toBe(0);
+      expect(result.out).toMatch(/spec\.replicas: 'two' is not of type 'integer'/);
+    });
+
+    it("rejects a field the Kubernetes schema does not know (strict)", () => {
+      const typo = "          imagePullPolice: Always\n";
+      const dir = tempDir({
+        "kustomization.yaml": kustomization,
+        "deployment.yaml": deployment("2", typo),
+      });
+      const result = validateKustomization(dir);
+      expect(result.status).not.toBe(0);
+      expect(result.out).toMatch(/imagePullPolice/);
+    });
+  });
+
+  describe("Compose: compose-go", () => {
+    it("accepts docker-compose.yml", () => {
+      const result = run(TOOLS.composeValidate, ["docker-compose.yml"]);
+      expect(result.status).toBe(0);
+    });
+
+    it("resolves every variable lib/config.ts reads into each service's environment", () => {
+      const result = run(TOOLS.composeValidate, ["-json", "docker-compose.yml"]);
+      expect(result.status).toBe(0);
+      const project = JSON.parse(result.out) as {
+        services: Record<string, { environment: Record<string, string | null> }>;
+      };
+      const variables = configVariables().filter((v) => v !== "NODE_ID");
+      for (const name of SERVICE_NAMES) {
+        const env = project.services[name].environment;
+        const missing = variables.filter((v) => !(v in env));
+        expect({ name, missing }).toEqual({ name, missing: [] });
+        expect(env.SERVICES).toBe(name);
+      }
+    });
+
+    it("rejects a replica count that is not a number", () => {
+      const dir = tempDir({
+        "docker-compose.yml":
+          'services:\n  api:\n    image: x\n    deploy:\n      replicas: "two"\n',
+      });
+      const result = run(TOOLS.composeValidate, [path.join(dir, "docker-compose.yml")]);
+      expect(result.status).not.toBe(0);
+      expect(result.out).toMatch(/replicas/);
+    });
+
+    it("rejects a dependency on a service that does not exist", () => {
+      const dir = tempDir({
+        "docker-compose.yml":
+          "services:\n  api:\n    image: x\n    depends_on:\n      ghost:\n        condition: service_healthy\n",
+      });
+      const result = run(TOOLS.composeValidate, [path.join(dir, "docker-compose.yml")]);
+      expect(result.status).not.toBe(0);
+      expect(result.out).toMatch(/ghost/);
+    });
+  });
+
+  describe("Dockerfile: hadolint", () => {
+    it("accepts the Dockerfile with no finding at any level", () => {
+      const result = run(TOOLS.hadolint, ["--no-color", "Dockerfile"]);
+      expect(result.out).toBe("");
+      expect(result.status).toBe(0);
+    });
+
+    it("rejects an unpinned base image, `cd` in RUN and a shell-form CMD", () => {
+      const broken = "FROM node:latest\nRUN cd /app && npm install\nCMD npm start\n";
+      const result = run(TOOLS.hadolint, ["--no-color", "-"], broken);
+      expect(result.status).not.toBe(0);
+      expect(result.out).toMatch(/DL3007/);
+      expect(result.out).toMatch(/DL3003/);
+      expect(result.out).toMatch(/DL3025/);
+    });
+  });
+
+  describe("Prometheus and nginx configuration: promtool, nginx -t", () => {
+    const promtool = (file: string) => run(TOOLS.promtool, ["check", "config", file]);
+    const nginxTest = (file: string) =>
+      run(TOOLS.nginx, [
+        "-t",
+        "-q",
+        "-p",
+        path.join(ROOT, "tools/.apt/nginx-prefix"),
+        "-e",
+        "stderr",
+        "-c",
+        file,
+      ]);
+
+    it("accepts deploy/prometheus/prometheus.yml and rejects a malformed scrape config", () => {
+      expect(promtool("deploy/prometheus/prometheus.yml").status).toBe(0);
+      const dir = tempDir({
+        "prometheus.yml": "scrape_configs:\n  - job_name: x\n    scrape_interval: often\n",
+      });
+      const result = promtool(path.join(dir, "prometheus.yml"));
+      expect(result.status).not.toBe(0);
+      expect(result.out).toMatch(/often/);
+    });
+
+    it("accepts deploy/nginx/nginx.conf and rejects an unknown directive", () => {
+      expect(nginxTest(path.join(ROOT, "deploy/nginx/nginx.conf")).status).toBe(0);
+      const broken = read("deploy/nginx/nginx.conf").replace("proxy_pass ", "proxy_pas ");
+      const dir = tempDir({ "nginx.conf": broken });
+      const result = nginxTest(path.join(dir, "nginx.conf"));
+      expect(result.status).not.toBe(0);
+      expect(result.out).toMatch(/unknown directive "proxy_pas"/);
+    });
+  });
+});

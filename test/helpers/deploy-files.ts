@@ -1,0 +1,105 @@
+/** The deployment files as data, shared by the coverage tests and the validator tests. */
+import fs from "node:fs";
+import path from "node:path";
+import { parse, parseAllDocuments } from "yaml";
+import { SERVICE_SCHEMAS } from "../../services";
+
+export const ROOT = path.resolve(__dirname, "../..");
+export const read = (file: string): string => fs.readFileSync(path.join(ROOT, file), "utf8");
+
+export type Obj = Record<string, unknown>;
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: Obj;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+export interface Container {
+  name: string;
+  image?: string;
+  env?: { name: string; value?: string }[];
+  readinessProbe?: { httpGet?: { path: string } };
+  livenessProbe?: Obj;
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
+  resources?: { requests?: Obj; limits?: Obj };
+  securityContext?: {
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    capabilities?: { drop?: string[] };
+  };
+}
+export interface PodSpec {
+  terminationGracePeriodSeconds?: number;
+  securityContext?: { runAsNonRoot?: boolean; seccompProfile?: { type: string } };
+  containers: Container[];
+}
+export interface ComposeService {
+  image?: string;
+  env_file?: { path: string }[];
+  environment?: Record<string, string>;
+  stop_grace_period?: string;
+  healthcheck?: Obj;
+  depends_on?: Record<string, { condition: string }>;
+}
+
+export const SERVICE_NAMES = Object.keys(SERVICE_SCHEMAS);
+
+/** Variables that are per process, not shared configuration — and why. */
+export const PER_PROCESS: Record<string, string> = {
+  SERVICES: "set on each container / Deployment to the service it runs (checked below)",
+  NODE_ID: "defaults to hostname + pid; one shared value would make replicas collide",
+};
+
+/** Every `env.NAME` / `env["NAME"]` that lib/config.ts reads. */
+export function configVariables(): string[] {
+  const source = read("lib/config.ts");
+  const names = new Set<string>();
+  for (const m of source.matchAll(
+    /\benv(?:\.([A-Z][A-Z0-9_]*)|\[\s*["']([A-Z][A-Z0-9_]*)["']\s*\])/g,
+  )) {
+    names.add(m[1] ?? m[2]);
+  }
+  return [...names].sort();
+}
+
+export function envFileKeys(file: string): Set<string> {
+  const keys = read(file)
+    .split("\n")
+    .map((line) => /^([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
+    .filter((k): k is string => Boolean(k));
+  return new Set(keys);
+}
+
+export function yamlFiles(dir: string): string[] {
+  return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+    const rel = path.join(dir, e.name);
+    if (e.isDirectory()) return yamlFiles(rel);
+    return e.name.endsWith(".yaml") && e.name !== "kustomization.yaml" ? [rel] : [];
+  });
+}
+
+export function k8sObjects(text: string): K8sObject[] {
+  return parseAllDocuments(text)
+    .map((doc) => doc.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+export const baseObjects = yamlFiles("k8s/base").flatMap((f) => k8sObjects(read(f)));
+export const ofKind = (objects: K8sObject[], kind: string) =>
+  objects.filter((o) => o.kind === kind);
+export const podSpec = (o: K8sObject) => (o.spec as { template: { spec: PodSpec } }).template.spec;
+export const servicesEnv = (o: K8sObject) =>
+  podSpec(o).containers[0].env?.find((e) => e.name === "SERVICES")?.value;
+
+export const compose = parse(read("docker-compose.yml"), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
+
+/** seconds the broker may spend draining on SIGTERM (tracking.shutdownTimeout). */
+export function shutdownTimeoutSeconds(): number {
+  const m = /shutdownTimeout:\s*([\d_]+)/.exec(read("moleculer.config.ts"));
+  if (!m) throw new Error("tracking.shutdownTimeout not found in moleculer.config.ts");
+  return Number(m[1].replace(/_/g, "")) / 1000;
+}

@@ -1,0 +1,70 @@
+/**
+ * Gateway and products in separate processes over NATS. A SIGKILLed products process turns
+ * requests into prompt 503s (never a hang), and a restarted one is used again without
+ * restarting the gateway.
+ */
+import { Cluster } from "../helpers/cluster";
+import { client } from "../helpers/http";
+import { waitFor } from "../helpers/wait";
+
+// A request that reached the dead node waits for its 10 s timeout; its retry may reach the
+// dead node again until the registry drops it (9 s without heartbeat, checked every 3 s),
+// which rejects the pending call at once. So ~22 s at worst, plus slack for a loaded CI box.
+const REQUEST_BOUND_MS = 25_000;
+const DETECT_BOUND_MS = 40_000;
+
+describe("a products process that dies and comes back", () => {
+  const cluster = new Cluster({ SEED_DEMO_DATA: "true" });
+
+  beforeAll(async () => {
+    await cluster.start("gateway", ["api"]);
+    await cluster.start("products", ["products"]);
+  });
+  afterAll(() => cluster.stopAll());
+
+  it("serves the catalog across processes", async () => {
+    const http = client(cluster.baseUrl("gateway"));
+    await waitFor(
+      () => http.get("/api/products"),
+      (r) => r.status === 200,
+      15_000,
+      250,
+    );
+    const res = await http.get<{ rows: unknown[]; total: number }>("/api/products");
+    expect(res.body.total).toBeGreaterThan(0);
+  });
+
+  it("answers 503 within a bounded time after SIGKILL, then recovers after a restart", async () => {
+    const http = client(cluster.baseUrl("gateway"));
+    await cluster.kill("products");
+    const killedAt = Date.now();
+
+    let status = 0;
+    while (Date.now() - killedAt < DETECT_BOUND_MS) {
+      const started = Date.now();
+      const res = await http.get("/api/products/any-id", { timeoutMs: REQUEST_BOUND_MS + 5_000 });
+      expect(Date.now() - started).toBeLessThan(REQUEST_BOUND_MS);
+      status = res.status;
+      if (status === 503) {
+        expect(res.body).toMatchObject({ code: 503, type: "SERVICE_UNAVAILABLE" });
+        break;
+      }
+    }
+    expect(status).toBe(503);
+
+    const ready = await http.get<{ missing: string[] }>("/health/ready");
+    expect(ready.status).toBe(503);
+    expect(ready.body.missing).toContain("products");
+
+    await cluster.restart("products");
+    await waitFor(
+      () => http.get("/api/products"),
+      (r) => r.status === 200,
+      20_000,
+      250,
+    );
+    const list = await http.get<{ total: number }>("/api/products");
+    expect(list.status).toBe(200);
+    expect(list.body.total).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * The operator's REPL (`npm run repl`) joined to a cluster of separate processes: driven through
+ * its standard input, read from its output. An order whose payment step was lost (payments
+ * down) shows up in `stuck`, and `redrive` finishes it once payments is back.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import path from "node:path";
+import { Cluster } from "../helpers/cluster";
+import { client, type Client } from "../helpers/http";
+import { createProduct, waitForOrder, type Order } from "../helpers/shop";
+import { STACK_ENV } from "../helpers/stack-shop";
+import { waitFor } from "../helpers/wait";
+
+const ROOT = path.resolve(__dirname, "../..");
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+class Repl {
+  private output = "";
+  private readonly child: ChildProcessWithoutNullStreams;
+
+  constructor(env: NodeJS.ProcessEnv) {
+    this.child = spawn("npm", ["run", "repl", "--silent"], { cwd: ROOT, env });
+    const take = (chunk: Buffer) => (this.output += chunk.toString().replace(ANSI, ""));
+    this.child.stdout.on("data", take);
+    this.child.stderr.on("data", take);
+  }
+
+  /** Types a command and resolves with what it printed once `expected` appears. */
+  async run(command: string, expected: RegExp, timeoutMs = 30_000): Promise<string> {
+    const from = this.output.length;
+    this.child.stdin.write(`${command}\n`);
+    const printed = await waitFor(
+      async () => this.output.slice(from),
+      (text) => expected.test(text),
+      timeoutMs,
+      100,
+    );
+    return printed;
+  }
+
+  async quit(): Promise<number | null> {
+    const exited = new Promise<number | null>((resolve) => this.child.once("exit", resolve));
+    this.child.stdin.write("quit\n");
+    return exited;
+  }
+}
+
+describe("npm run repl against a cluster", () => {
+  let cluster: Cluster;
+  let http: Client;
+  let repl: Repl;
+
+  beforeAll(async () => {
+    // The sweeper stays out of the way, so a lost step stays stuck until the operator acts.
+    cluster = new Cluster({
+      ...STACK_ENV,
+      SWEEPER_INTERVAL_MS: "600000",
+      SAGA_STEP_DEADLINE_MS: "500",
+    });
+    await Promise.all([
+      cluster.start("gw", ["api", "users", "products", "notifications"]),
+      cluster.start("orders", ["orders"]),
+    ]);
+    http = client(cluster.baseUrl("gw"));
+    await waitFor(
+      () => http.get("/health/live"),
+      (r) => r.status === 200,
+      30_000,
+      200,
+    );
+    repl = new Repl({
+      ...process.env,
+      NAMESPACE: cluster.namespace,
+      LOGLEVEL: "error",
+      NO_COLOR: "1",
+    });
+    await repl.run("", /commerce-mesh \$/, 90_000);
+  }, 120_000);
+  afterAll(async () => {
+    await repl?.quit();
+    await cluster.stopAll();
+  });
+
+  it("calls an action of the cluster", async () => {
+    const admin = await http.post<{ token: string }>("/api/auth/login", {
+      json: { email: process.env.ADMIN_EMAIL, password: process.env.ADMIN_PASSWORD },
+    });
+    await createProduct(http, admin.body.token, 3);
+    const printed = await repl.run("call products.list --pageSize 1", /totalPages/);
+    expect(printed).toMatch(/total: 1\b/);
+    expect(printed).toMatch(/sku: 'SKU-/);
+  });
+
+  it("lists an order stuck without payments, and re-drives it once payments is back", async () => {
+    const admin = await http.post<{ token: string }>("/api/auth/login", {
+      json: { email: process.env.ADMIN_EMAIL, password: process.env.ADMIN_PASSWORD },
+    });
+    const product = await createProduct(http, admin.body.token, 5);
+    const user = await http.post<{ token: string }>("/api/auth/register", {
+      json: { email: `repl-${cluster.namespace}@example.com`, password: "password-123", name: "R" },
+    });
+    const order = await http.post<Order>("/api/orders", {
+      token: user.body.token,
+      json: { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" },
+    });
+    expect(order.status).toBe(201);
+    await new Promise((r) => setTimeout(r, 800)); // past its step deadline
+
+    const stuck = await repl.run("stuck", /stuck order\(s\)|No stuck orders/);
+    expect(stuck).toContain(order.body.id);
+    expect(stuck).toMatch(/pending/);
+
+    const counts = await repl.run("counts", /documents/);
+    // service │ instances │ nodes │ documents: one orders process owning one order.
+    expect(counts).toMatch(/orders\s*│\s*1\s*│[^│]+│\s*1\s*║/);
+
+    await cluster.start("payments", ["payments"]);
+    await waitFor(
+      () => http.get<{ missing?: string[] }>("/health/ready"),
+      (r) => r.status === 200,
+      20_000,
+      200,
+    );
+    const redriven = await repl.run(`redrive ${order.body.id}`, /effects|redrive failed/);
+    expect(redriven).toContain("emitCreated");
+    const done = await waitForOrder(
+      http,
+      user.body.token,
+      order.body.id,
+      (o) => o.status !== "pending",
+      20_000,
+    );
+    expect(done.status).toBe("confirmed");
+
+    expect(await repl.run("stuck", /stuck order\(s\)|No stuck orders/)).toContain(
+      "No stuck orders",
+    );
+  });
+});

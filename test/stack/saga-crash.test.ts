@@ -1,0 +1,123 @@
+/**
+ * The saga loses nothing when a process dies (DESIGN.md, "Events are fire-and-forget in
+ * Moleculer; orders must not be"): SIGKILL a service process while orders are in flight,
+ * start it again, and every order still ends confirmed or cancelled, no order is charged
+ * twice, and the stock equals what the confirmed orders took.
+ */
+import { waitFor } from "../helpers/wait";
+import {
+  allSettled,
+  makeProducts,
+  ordersOf,
+  paymentsOf,
+  placeOrders,
+  startShop,
+  type OrderRecord,
+  type PlannedOrder,
+  type Shop,
+} from "../helpers/stack-shop";
+import type { Product } from "../helpers/shop";
+
+const INITIAL_STOCK = 500;
+const TOKENS = ["tok_visa", "tok_visa", "tok_slow", "tok_visa", "tok_chargeDeclined"];
+
+function plan(shop: Shop, products: Product[], count: number, tag: string): PlannedOrder[] {
+  return Array.from({ length: count }, (_, i) => ({
+    key: `${tag}-${i}`,
+    token: shop.customers[i % shop.customers.length].token,
+    productId: products[i % products.length].id,
+    quantity: (i % 4) + 1,
+    paymentToken: TOKENS[i % TOKENS.length],
+  }));
+}
+
+async function expectConsistent(shop: Shop, products: Product[], accepted: Set<string>) {
+  const orders: OrderRecord[] = await waitFor(
+    () => ordersOf(shop),
+    (os) => allSettled(os) && [...accepted].every((id) => os.some((o) => o._id === id)),
+    90_000,
+    500,
+  );
+  expect(orders.length).toBeGreaterThan(0);
+  for (const o of orders) expect(["confirmed", "cancelled"]).toContain(o.status);
+
+  // One payment document per order at most (the unique index), and it agrees with the order.
+  const payments = await paymentsOf(
+    shop,
+    orders.map((o) => o._id),
+  );
+  expect(new Set(payments.map((p) => p.orderId)).size).toBe(payments.length);
+  const paymentOf = new Map(payments.map((p) => [p.orderId, p]));
+  for (const o of orders) {
+    const p = paymentOf.get(o._id);
+    if (o.status === "confirmed") expect(p?.status).toBe("succeeded");
+    else expect(["failed", "refunded", undefined]).toContain(p?.status);
+  }
+
+  // Stock is conserved: what is gone is exactly what the confirmed orders bought.
+  for (const product of products) {
+    const sold = orders
+      .filter((o) => o.status === "confirmed")
+      .flatMap((o) => o.items)
+      .filter((line) => line.productId === product.id)
+      .reduce((sum, line) => sum + line.quantity, 0);
+    const doc = await shop.probe.store("products").findById(product.id);
+    expect(doc?.stock).toBe(INITIAL_STOCK - sold);
+    // Cancelled orders hold nothing any more.
+    const held = Object.keys((doc?.reserved as Record<string, number> | undefined) ?? {});
+    const confirmed = new Set(orders.filter((o) => o.status === "confirmed").map((o) => o._id));
+    for (const orderId of held) expect(confirmed.has(orderId)).toBe(true);
+  }
+  return orders;
+}
+
+describe("the saga survives a killed process", () => {
+  let shop: Shop;
+
+  beforeAll(async () => {
+    shop = await startShop({ orders: ["orders"], pay: ["payments"] }, 4);
+  });
+  afterAll(() => shop?.stop());
+
+  it("recovers every order when the payments process is SIGKILLed mid-flight", async () => {
+    const products = await makeProducts(shop, 3, INITIAL_STOCK);
+    const planned = plan(shop, products, 60, "pay-crash");
+    let restarted: Promise<unknown> | null = null;
+    const { accepted } = await placeOrders(shop.http, planned, 6, async (n) => {
+      if (n === 20) {
+        await shop.cluster.kill("pay");
+        restarted = new Promise((resolve) => setTimeout(resolve, 1_500)).then(() =>
+          shop.cluster.restart("pay"),
+        );
+      }
+    });
+    await restarted;
+    expect(accepted.size).toBe(60);
+    const orders = await expectConsistent(shop, products, accepted);
+    expect(orders.filter((o) => o.status === "confirmed").length).toBeGreaterThan(0);
+    // The events lost with the process were re-sent by the sweeper.
+    expect(shop.cluster.nodes.get("orders")!.output.join("")).toMatch(
+      /Re-driving order \S+ \(pending\): emitCreated/,
+    );
+  });
+
+  it("recovers every order when the orders process is SIGKILLed mid-flight", async () => {
+    const products = await makeProducts(shop, 3, INITIAL_STOCK);
+    const planned = plan(shop, products, 60, "orders-crash");
+    let restarted: Promise<unknown> | null = null;
+    const { accepted } = await placeOrders(shop.http, planned, 6, async (n) => {
+      if (n === 20) {
+        await shop.cluster.kill("orders");
+        restarted = new Promise((resolve) => setTimeout(resolve, 1_500)).then(() =>
+          shop.cluster.restart("orders"),
+        );
+      }
+    });
+    await restarted;
+    // Requests that failed while orders was down were retried with their keys.
+    expect(accepted.size).toBeGreaterThan(40);
+    await expectConsistent(shop, products, accepted);
+    // The restarted process picked up what the killed one left half-done.
+    expect(shop.cluster.nodes.get("orders")!.output.join("")).toMatch(/Re-driving order/);
+  });
+});

