@@ -5,6 +5,7 @@
 import os from "node:os";
 import type { BrokerOptions, Errors } from "moleculer";
 import { config, type AppConfig } from "./lib/config";
+import { shouldRetry } from "./lib/retry";
 import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
 
 /** ioredis options from a `redis://[:password@]host[:port][/db]` URL. */
@@ -68,16 +69,17 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
     // past it the caller gets a 503 instead of holding a socket open.
     requestTimeout: cfg.requestTimeoutMs,
 
-    // Only errors marked retryable (timeouts, a node that vanished mid-call) are retried, so a
-    // client error is never repeated. Three tries with backoff span about one heartbeat
-    // timeout, long enough for the registry to drop a dead node and pick a live one.
+    // Only retryable errors are retried, and a call that may already have run (timed out, or
+    // its node vanished mid-call) only for reads and idempotent writes (lib/retry.ts), so no
+    // order is placed twice. Three tries with backoff span about one heartbeat timeout, long
+    // enough for the registry to drop a dead node and pick a live one.
     retryPolicy: {
       enabled: true,
       retries: 2,
       delay: 100,
       maxDelay: 1000,
       factor: 2,
-      check: (err: Error) => Boolean((err as Errors.MoleculerRetryableError).retryable),
+      check: shouldRetry,
     },
 
     // Heartbeats every 3 s and a node declared dead after 9 s of silence: a SIGKILLed process
