@@ -7,6 +7,7 @@
  * authentication or authorization and the method is missing (moleculer-web would silently
  * turn the check off).
  */
+import { countDomain } from "../lib/metrics";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { defineService } from "../lib/define-service";
@@ -58,6 +59,7 @@ interface GatewayRequest extends IncomingMessage {
   /** The URL as the client sent it (moleculer-web makes `url` relative to the route). */
   originalUrl?: string;
   $action?: { auth?: AuthRequirement; name?: string };
+  $route?: { path?: string };
   $ctx?: Context<unknown, GatewayMeta>;
 }
 
@@ -280,10 +282,12 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       },
     ],
 
-    onError(this: GatewayThis, _req: GatewayRequest, res: ServerResponse, err: Error) {
+    onError(this: GatewayThis, req: GatewayRequest, res: ServerResponse, err: Error) {
       const body = toErrorBody(err);
-      if (body.code === 429 && !res.headersSent)
-        res.setHeader("Retry-After", String(retryAfterSeconds(res)));
+      if (body.code === 429) {
+        countDomain(this.broker, "rateLimited", { route: req.$route?.path ?? "" });
+        if (!res.headersSent) res.setHeader("Retry-After", String(retryAfterSeconds(res)));
+      }
       this.sendJson(res, body.code, body);
     },
   },
