@@ -46,6 +46,13 @@ export interface Store {
   findOne(query: Query): Promise<Doc | null>;
   find(opts: FindOptions): Promise<Doc[]>;
   count(query?: Query): Promise<number>;
+  /** One page of `query` in `sort` order and the total count: what every list endpoint serves. */
+  findPage(
+    query: Query,
+    sort: string[],
+    page: number,
+    pageSize: number,
+  ): Promise<{ docs: Doc[]; total: number }>;
   /**
    * One atomic update of every document matching `query`; resolves to how many changed. Give
    * `_id` in the query for a conditional update of one document (see `oneAtATime`).
@@ -148,6 +155,13 @@ function storeFor(adapter: AdapterWithRaw, kind: Store["kind"], collection: stri
         offset: opts.offset,
       };
       return (await adapter.find(filters as Parameters<DbAdapter["find"]>[0])) as Doc[];
+    },
+    async findPage(query, sort, page, pageSize) {
+      const [docs, total] = await Promise.all([
+        this.find({ query, sort, limit: pageSize, offset: (page - 1) * pageSize }),
+        this.count(query),
+      ]);
+      return { docs, total };
     },
     async count(query = {}) {
       return Number(await adapter.count({ query }));

@@ -89,15 +89,12 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
         const { page, pageSize, unread } = ctx.params;
         const query: Query = { userId: ctx.meta.user!.id };
         if (unread) query.readAt = null;
-        const [docs, total] = await Promise.all([
-          this.store.find({
-            query,
-            sort: ["-createdAt", "-_id"],
-            limit: pageSize,
-            offset: (page - 1) * pageSize,
-          }),
-          this.store.count(query),
-        ]);
+        const { docs, total } = await this.store.findPage(
+          query,
+          ["-createdAt", "-_id"],
+          page,
+          pageSize,
+        );
         return pageOf(
           docs.map((d) => this.publicNotification(d as NotificationDoc)),
           total,

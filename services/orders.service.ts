@@ -323,15 +323,12 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
         const user = ctx.meta.user!;
         const userId = isAdmin(user) && ctx.params.userId ? ctx.params.userId : user.id;
         const query: Query = { userId, status: { $in: [...VISIBLE_STATUSES] } };
-        const [docs, total] = await Promise.all([
-          this.store.find({
-            query,
-            sort: ["-createdAt", "-_id"],
-            limit: pageSize,
-            offset: (page - 1) * pageSize,
-          }),
-          this.store.count(query),
-        ]);
+        const { docs, total } = await this.store.findPage(
+          query,
+          ["-createdAt", "-_id"],
+          page,
+          pageSize,
+        );
         return pageOf(
           docs.map((d) => this.publicOrder(d as OrderDoc)),
           total,

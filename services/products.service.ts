@@ -103,10 +103,7 @@ export default defineService<ServiceSettingSchema, ProductsMethods, DbVars>({
         }
         // A stable tie-breaker so pages never repeat or skip rows with equal keys.
         const order = [sort ?? "-createdAt", "_id"];
-        const [docs, total] = await Promise.all([
-          this.store.find({ query, sort: order, limit: pageSize, offset: (page - 1) * pageSize }),
-          this.store.count(query),
-        ]);
+        const { docs, total } = await this.store.findPage(query, order, page, pageSize);
         return pageOf(
           docs.map((d) => this.publicProduct(d)),
           total,
