@@ -7,6 +7,7 @@ import type { BrokerOptions, Errors } from "moleculer";
 import { config, type AppConfig } from "./lib/config";
 import { shouldRetry } from "./lib/retry";
 import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
+import { FaultsMiddleware, parseRules } from "./middlewares/faults";
 
 /** ioredis options from a `redis://[:password@]host[:port][/db]` URL. */
 export function redisOptions(url: string): {
@@ -114,7 +115,12 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
 
     validator: true,
 
-    middlewares: cfg.logFormat === "json" ? [LogContextMiddleware] : [],
+    // Fault injection (FAULTS, and the REPL's `faults` command on every node); with no rule
+    // active it costs one property read per call.
+    middlewares: [
+      ...(cfg.logFormat === "json" ? [LogContextMiddleware] : []),
+      FaultsMiddleware(parseRules(cfg.faults)),
+    ],
 
     metrics: {
       enabled: cfg.metrics.enabled,

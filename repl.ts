@@ -6,11 +6,23 @@
  *   counts                 per service: instances, nodes and documents owned
  *   stuck [--limit N]      orders whose saga step is past its deadline
  *   redrive <orderId>      re-emit the event of an order's current saga step
+ *   faults set <target> error=0.5 latency=200ms [retryable]
+ *                          inject failures/latency on every node (middlewares/faults.ts)
+ *   faults clear [target]  remove one rule or all, on every node
+ *   faults list            each node's rules and what they injected
  */
 import os from "node:os";
 import { ServiceBroker, type BrokerOptions, type ServiceBroker as Broker } from "moleculer";
 import { brokerOptions } from "./moleculer.config";
 import { config } from "./lib/config";
+import {
+  FAULTS_CLEAR,
+  FAULTS_SERVICE,
+  FAULTS_SET,
+  describeRule,
+  parseRule,
+  type FaultReport,
+} from "./middlewares/faults";
 
 type Table = (rows: unknown[][]) => string;
 interface Helpers {
@@ -18,11 +30,15 @@ interface Helpers {
 }
 interface CommandArgs {
   options: Record<string, unknown>;
+  /** The whole command line as typed (after the REPL's own prefix). */
+  rawCommand?: string;
   [operand: string]: unknown;
 }
 interface ReplCommand {
   command: string;
   description: string;
+  /** Let `key=value` words through to the action instead of refusing them. */
+  allowUnknownOptions?: boolean;
   options?: Array<{ option: string; description: string }>;
   action(broker: Broker, args: CommandArgs, helpers: Helpers): Promise<void>;
 }
@@ -112,7 +128,81 @@ export const operatorCommands: ReplCommand[] = [
       }
     },
   },
+  {
+    command: "faults <verb> [target] [settings...]",
+    description:
+      "Fault injection on every node: faults set <target> error=0.5 latency=200ms [retryable] | faults clear [target] | faults list",
+    allowUnknownOptions: true,
+    async action(broker, args, { table }) {
+      // commander hands over one operand per declared argument; the settings are read from
+      // the raw line instead (`faults set payments:order.created error=0.5 latency=200ms`).
+      const words = (args.rawCommand ?? "").trim().split(/\s+/).slice(1);
+      const [verb, ...rest] = words;
+      try {
+        print(await faultsCommand(broker, verb, rest, table));
+      } catch (err) {
+        print(`faults ${verb ?? ""} failed: ${failure(err)}`);
+      }
+    },
+  },
 ];
+
+/** Every node's fault report (each node runs a `$faults` service). */
+export async function faultReports(broker: Broker): Promise<FaultReport[]> {
+  const nodeIDs = broker.registry
+    .getServiceList({ onlyAvailable: true })
+    .filter((s) => s.name === FAULTS_SERVICE)
+    .map((s) => s.nodeID ?? broker.nodeID);
+  return Promise.all(
+    [...new Set(nodeIDs)]
+      .sort()
+      .map((nodeID) =>
+        broker.call<FaultReport, Record<string, never>>(`${FAULTS_SERVICE}.list`, {}, { nodeID }),
+      ),
+  );
+}
+
+/**
+ * The `faults` command without the REPL around it (the fault-injection test drives it too).
+ * `set` and `clear` are broadcasts: every node, this one included, applies them.
+ */
+export async function faultsCommand(
+  broker: Broker,
+  verb: string | undefined,
+  rest: string[],
+  table: Table,
+): Promise<string> {
+  switch (verb) {
+    case "set": {
+      const rule = parseRule(rest.join(" "));
+      await broker.broadcast(FAULTS_SET, { rules: [rule] });
+      return `Set on every node: ${describeRule(rule)}`;
+    }
+    case "clear": {
+      const target = rest[0];
+      await broker.broadcast(FAULTS_CLEAR, target ? { target } : {});
+      return `Cleared on every node: ${target ?? "all rules"}`;
+    }
+    case "list": {
+      const rows: unknown[][] = [["node", "rules", "injected errors", "delayed calls"]];
+      const counts = (c: Record<string, number>) =>
+        Object.entries(c)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(", ");
+      for (const r of await faultReports(broker)) {
+        rows.push([
+          r.nodeID,
+          r.rules.map(describeRule).join("; ") || "-",
+          counts(r.injected) || "-",
+          counts(r.delayed) || "-",
+        ]);
+      }
+      return table(rows);
+    }
+    default:
+      throw new Error(`unknown verb "${verb ?? ""}": set, clear or list`);
+  }
+}
 
 async function main() {
   const cfg = config();

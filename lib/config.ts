@@ -61,6 +61,11 @@ export interface AppConfig {
   };
   payments: { slowMs: number };
   notifications: { smtpUrl: string | undefined };
+  /**
+   * Fault injection rules (middlewares/faults.ts) active from the start, `;`-separated, each
+   * in the REPL's syntax: `payments:order.created error=0.5 latency=200ms`. Empty: none.
+   */
+  faults: string;
 }
 
 function int(value: string | undefined, fallback: number, name: string): number {
@@ -155,6 +160,51 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     payments: { slowMs: int(env.PAYMENT_SLOW_MS, 2_000, "PAYMENT_SLOW_MS") },
     notifications: { smtpUrl: env.SMTP_URL || undefined },
+    faults: env.FAULTS ?? "",
+  };
+}
+
+/** The settings of `npm run bench` and `npm run chaos` (bench/), read here like all others. */
+export interface ToolConfig {
+  bench: {
+    /** Seconds each scenario is measured (warm-up comes on top). */
+    durationS: number;
+    /** Concurrent connections of the closed-loop scenarios. */
+    connections: number;
+    /** Orders per second offered by the open-loop checkout scenario. */
+    checkoutRate: number;
+    /** Only these scenarios (comma-separated names); all when unset. */
+    only: string[] | null;
+  };
+  chaos: {
+    /** Seconds of faults: half with service processes killed, half with gateways killed. */
+    durationS: number;
+    /** Milliseconds between two kills. */
+    intervalMs: number;
+    /** Orders per second offered while the faults run. */
+    rate: number;
+    /** Seed of the random choice of victims, so a failing run can be replayed. */
+    seed: number;
+  };
+  /** Keep the data (Mongo database, NeDB files) of a run for a post-mortem. */
+  keepData: boolean;
+}
+
+export function loadToolConfig(env: NodeJS.ProcessEnv = process.env): ToolConfig {
+  return {
+    bench: {
+      durationS: int(env.BENCH_DURATION, 10, "BENCH_DURATION"),
+      connections: int(env.BENCH_CONNECTIONS, 32, "BENCH_CONNECTIONS"),
+      checkoutRate: int(env.BENCH_CHECKOUT_RATE, 40, "BENCH_CHECKOUT_RATE"),
+      only: list(env.BENCH_ONLY),
+    },
+    chaos: {
+      durationS: int(env.CHAOS_DURATION, 60, "CHAOS_DURATION"),
+      intervalMs: int(env.CHAOS_INTERVAL_MS, 4_000, "CHAOS_INTERVAL_MS"),
+      rate: int(env.CHAOS_RATE, 10, "CHAOS_RATE"),
+      seed: int(env.CHAOS_SEED, Date.now() % 1_000_000, "CHAOS_SEED"),
+    },
+    keepData: bool(env.KEEP_DATA, false),
   };
 }
 

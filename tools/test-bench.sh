@@ -6,8 +6,11 @@
 #   FerretDB  1.24, SQLite backend          127.0.0.1:27017 (tools/ferretdb, built with Go)
 # Installs what is missing (apt, go build). Logs and data go to .ci/state/.
 # Prints `export` lines for the variables that point the suites at these servers.
+# Arguments name the servers to start (`nats redis` for the benchmark); none: all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+wanted=" ${*:-nats redis ferretdb} "
+want() { [[ $wanted == *" $1 "* ]]; }
 STATE="$PWD/.ci/state"
 mkdir -p "$STATE"
 
@@ -38,7 +41,9 @@ apt_install() { # package...
 }
 
 # --- NATS ---------------------------------------------------------------------------------
-if port_open 4222; then
+if ! want nats; then
+  :
+elif port_open 4222; then
   say "NATS already running on 4222"
 else
   command -v nats-server >/dev/null || apt_install nats-server
@@ -48,7 +53,9 @@ else
 fi
 
 # --- Redis --------------------------------------------------------------------------------
-if port_open 6379; then
+if ! want redis; then
+  :
+elif port_open 6379; then
   say "Redis already running on 6379"
 else
   command -v redis-server >/dev/null || apt_install redis-server
@@ -58,7 +65,9 @@ else
 fi
 
 # --- FerretDB -----------------------------------------------------------------------------
-if port_open 27017; then
+if ! want ferretdb; then
+  :
+elif port_open 27017; then
   say "a Mongo-wire server is already running on 27017"
 else
   if [ ! -x tools/ferretdb/ferretdb ]; then
@@ -72,6 +81,6 @@ else
   wait_for ferretdb 27017 60
 fi
 
-echo "export TRANSPORTER=nats://127.0.0.1:4222"
-echo "export CACHER=redis://127.0.0.1:6379"
-echo "export MONGO_URI=mongodb://127.0.0.1:27017/commerce_mesh_test"
+! want nats || echo "export TRANSPORTER=nats://127.0.0.1:4222"
+! want redis || echo "export CACHER=redis://127.0.0.1:6379"
+! want ferretdb || echo "export MONGO_URI=mongodb://127.0.0.1:27017/commerce_mesh_test"

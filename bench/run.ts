@@ -1,0 +1,371 @@
+/**
+ * `npm run bench`: the shop as separate processes over real NATS and Redis (and the Mongo-wire
+ * database when MONGO_URI is set), measured back to back against two baselines in the same run
+ * on the same machine:
+ *
+ *   baseline-raw    a bare node:http server answering a small JSON (this box's ceiling)
+ *   baseline-mesh   a bare moleculer-web gateway calling a one-line action on another node
+ *   catalog-read    anonymous GET /api/products?page=1 (cached)
+ *   me-read         authenticated GET /api/users/me (token check, rate limit, remote call)
+ *   checkout        POST /api/orders at a fixed offered rate (open loop), each polled until
+ *                   `confirmed`: orders/s and time-to-confirmed
+ *
+ * The read scenarios are closed loop (BENCH_CONNECTIONS connections, as fast as answered) after
+ * a warm-up; checkout is open loop so a slow saga shows as growing latency, not as a politely
+ * slower client. Prints a table and writes bench/results/<time>.json (and latest.json).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import autocannon from "autocannon";
+import { config, loadToolConfig } from "../lib/config";
+import { Cluster, ROOT, peakRss } from "./cluster";
+import { READY } from "./baseline";
+import {
+  clusterEnv,
+  percentile,
+  request,
+  runData,
+  seed,
+  sleep,
+  startNode,
+  waitReady,
+  type SeededShop,
+} from "./shop";
+
+interface ScenarioResult {
+  name: string;
+  kind: "closed" | "open";
+  requestsPerSec: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  requests: number;
+  errors: number;
+  errorDetail: Record<string, number>;
+  ratioToMesh: number | null;
+  /** Checkout only. */
+  orders?: {
+    offeredPerSec: number;
+    confirmedPerSec: number;
+    placed: number;
+    confirmed: number;
+    timeToConfirmedMs: { p50: number; p90: number; p99: number; max: number };
+  };
+}
+
+const tools = loadToolConfig();
+const app = config();
+const WARMUP_S = Math.min(3, Math.max(1, Math.round(tools.bench.durationS / 3)));
+const SHOP_NODES: Record<string, string[]> = {
+  gw: ["api"],
+  users: ["users"],
+  products: ["products"],
+  orders: ["orders"],
+  payments: ["payments"],
+  notifications: ["notifications"],
+};
+
+function log(text: string) {
+  process.stderr.write(`[bench] ${text}\n`);
+}
+
+async function cannon(opts: autocannon.Options): Promise<autocannon.Result> {
+  return autocannon({ timeout: 10, ...opts });
+}
+
+/** Warm-up (discarded), then the measured run. */
+async function closedLoop(name: string, opts: autocannon.Options): Promise<ScenarioResult> {
+  log(`${name}: warm-up ${WARMUP_S}s, then ${tools.bench.durationS}s`);
+  await cannon({ ...opts, connections: tools.bench.connections, duration: WARMUP_S });
+  const r = await cannon({
+    ...opts,
+    connections: tools.bench.connections,
+    duration: tools.bench.durationS,
+  });
+  const errorDetail: Record<string, number> = {};
+  for (const [code, { count }] of Object.entries(r.statusCodeStats)) {
+    if (!code.startsWith("2")) errorDetail[`http ${code}`] = count;
+  }
+  if (r.errors > 0) errorDetail.socket = r.errors;
+  if (r.timeouts > 0) errorDetail.timeouts = r.timeouts;
+  return {
+    name,
+    kind: "closed",
+    requestsPerSec: r.requests.average,
+    latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
+    requests: r.requests.total,
+    errors: r.non2xx + r.errors,
+    errorDetail,
+    ratioToMesh: null,
+  };
+}
+
+/**
+ * Open loop: one order every 1/rate s whatever the answers, each then polled (GET
+ * /api/orders/:id every 25 ms) until it is confirmed. Every order pays with the test card that
+ * succeeds, so anything but `confirmed` is an error.
+ */
+async function checkout(baseUrl: string, shop: SeededShop): Promise<ScenarioResult> {
+  const rate = tools.bench.checkoutRate;
+  const durationMs = tools.bench.durationS * 1000;
+  log(`checkout: ${rate} orders/s offered for ${tools.bench.durationS}s (open loop)`);
+  const postLatencies: number[] = [];
+  const toConfirmed: number[] = [];
+  const errorDetail: Record<string, number> = {};
+  const fail = (what: string) => (errorDetail[what] = (errorDetail[what] ?? 0) + 1);
+  let placed = 0;
+  let polls = 0;
+  let seq = 0;
+
+  const one = async (): Promise<void> => {
+    const i = seq++;
+    const customer = shop.customers[i % shop.customers.length];
+    const product = shop.products[i % shop.products.length];
+    const started = performance.now();
+    let id: string;
+    try {
+      const res = await request<{ id: string }>(baseUrl, "POST", "/api/orders", {
+        token: customer.token,
+        json: { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" },
+      });
+      postLatencies.push(performance.now() - started);
+      if (res.status !== 201) return void fail(`POST http ${res.status}`);
+      id = res.body.id;
+      placed++;
+    } catch {
+      return void fail("POST socket");
+    }
+    const deadline = started + 30_000;
+    while (performance.now() < deadline) {
+      await sleep(25);
+      polls++;
+      try {
+        const res = await request<{ status: string }>(baseUrl, "GET", `/api/orders/${id}`, {
+          token: customer.token,
+        });
+        if (res.status !== 200) return void fail(`GET http ${res.status}`);
+        if (res.body.status === "confirmed") {
+          toConfirmed.push(performance.now() - started);
+          return;
+        }
+        if (res.body.status !== "pending") return void fail(`order ${res.body.status}`);
+      } catch {
+        return void fail("GET socket");
+      }
+    }
+    fail("not confirmed in 30 s");
+  };
+
+  const inFlight: Array<Promise<void>> = [];
+  const t0 = performance.now();
+  for (let n = 0; ; n++) {
+    const due = t0 + (n * 1000) / rate;
+    if (due - t0 >= durationMs) break;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    inFlight.push(one());
+  }
+  await Promise.all(inFlight);
+  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+  const post = sorted(postLatencies);
+  const conf = sorted(toConfirmed);
+  const errors = Object.values(errorDetail).reduce((a, b) => a + b, 0);
+  const summary = (xs: number[]) => ({
+    p50: Math.round(percentile(xs, 50)),
+    p90: Math.round(percentile(xs, 90)),
+    p99: Math.round(percentile(xs, 99)),
+    max: Math.round(xs[xs.length - 1] ?? 0),
+  });
+  return {
+    name: "checkout",
+    kind: "open",
+    requestsPerSec: post.length / tools.bench.durationS,
+    latencyMs: summary(post),
+    requests: inFlight.length + polls,
+    errors,
+    errorDetail,
+    ratioToMesh: null,
+    orders: {
+      offeredPerSec: rate,
+      confirmedPerSec: conf.length / tools.bench.durationS,
+      placed,
+      confirmed: conf.length,
+      timeToConfirmedMs: summary(conf),
+    },
+  };
+}
+
+function pad(s: string | number, n: number, right = false): string {
+  const t = String(s);
+  return right ? t.padEnd(n) : t.padStart(n);
+}
+
+function table(results: ScenarioResult[], rss: Record<string, number | null>): string {
+  const lines: string[] = [];
+  lines.push(
+    `${pad("scenario", 15, true)}${pad("req/s", 9)}${pad("p50", 7)}${pad("p90", 7)}${pad("p99", 7)}${pad("max", 7)}${pad("errors", 8)}${pad("× mesh", 8)}`,
+  );
+  for (const r of results) {
+    lines.push(
+      `${pad(r.name, 15, true)}${pad(r.requestsPerSec.toFixed(0), 9)}${pad(r.latencyMs.p50, 7)}${pad(r.latencyMs.p90, 7)}${pad(r.latencyMs.p99, 7)}${pad(r.latencyMs.max, 7)}${pad(r.errors, 8)}${pad(r.ratioToMesh === null ? "-" : r.ratioToMesh.toFixed(2), 8)}`,
+    );
+  }
+  lines.push("(latency in ms; errors = non-2xx + socket errors; × mesh = req/s ÷ baseline-mesh)");
+  const checkoutResult = results.find((r) => r.orders);
+  if (checkoutResult?.orders) {
+    const o = checkoutResult.orders;
+    lines.push(
+      `checkout: ${o.offeredPerSec} orders/s offered, ${o.confirmedPerSec.toFixed(1)} confirmed/s ` +
+        `(${o.confirmed}/${o.placed} placed); time to confirmed p50 ${o.timeToConfirmedMs.p50} ms, ` +
+        `p90 ${o.timeToConfirmedMs.p90} ms, p99 ${o.timeToConfirmedMs.p99} ms, max ${o.timeToConfirmedMs.max} ms`,
+    );
+  }
+  for (const r of results) {
+    if (r.errors > 0) lines.push(`${r.name} errors: ${JSON.stringify(r.errorDetail)}`);
+  }
+  lines.push("peak RSS (VmHWM) per process, MB:");
+  lines.push(
+    "  " +
+      Object.entries(rss)
+        .map(([n, b]) => `${n} ${b === null ? "?" : (b / 2 ** 20).toFixed(0)}`)
+        .join(", "),
+  );
+  return lines.join("\n");
+}
+
+async function main(): Promise<number> {
+  if (!app.transporter || !app.cacher) {
+    throw new Error(
+      "npm run bench needs TRANSPORTER and CACHER (real NATS and Redis): run it through `npm run bench`, which starts them",
+    );
+  }
+  const tag = `bench${randomBytes(3).toString("hex")}`;
+  const data = runData(app, tag, tools.keepData);
+  const shop = new Cluster(clusterEnv(data), tag);
+  const baselines = new Cluster({}, `${tag}mesh`);
+  const baselineScript = path.join(ROOT, "dist", "bench", "baseline.js");
+  const wanted = (name: string) => !tools.bench.only || tools.bench.only.includes(name);
+  const results: ScenarioResult[] = [];
+  const startedAt = new Date();
+  try {
+    log(`starting the shop (${Object.keys(SHOP_NODES).length} processes) and the baselines`);
+    await Promise.all([
+      ...Object.entries(SHOP_NODES).map(([name, services]) => startNode(shop, name, services)),
+      baselines.start(
+        "baseline-raw",
+        [],
+        {},
+        { script: baselineScript, args: ["raw"], gateway: true, readyText: READY },
+      ),
+      baselines.start(
+        "mesh-echo",
+        [],
+        {},
+        { script: baselineScript, args: ["echo"], readyText: READY },
+      ),
+    ]);
+    await baselines.start(
+      "mesh-gateway",
+      [],
+      {},
+      { script: baselineScript, args: ["gateway"], gateway: true, readyText: READY },
+    );
+    const gw = shop.baseUrl("gw");
+    await waitReady(gw);
+    log("seeding: 100 products, 20 customers");
+    const seeded = await seed(gw, tag, 100, 1_000_000, 20);
+    // Prime the token cache and the catalog cache as a running shop would have them.
+    await request(gw, "GET", "/api/users/me", { token: seeded.customers[0].token });
+    await request(gw, "GET", "/api/products?page=1");
+
+    if (wanted("baseline-raw")) {
+      results.push(
+        await closedLoop("baseline-raw", { url: `${baselines.baseUrl("baseline-raw")}/` }),
+      );
+    }
+    if (wanted("baseline-mesh")) {
+      results.push(
+        await closedLoop("baseline-mesh", { url: `${baselines.baseUrl("mesh-gateway")}/echo` }),
+      );
+    }
+    if (wanted("catalog-read")) {
+      results.push(await closedLoop("catalog-read", { url: `${gw}/api/products?page=1` }));
+    }
+    if (wanted("me-read")) {
+      results.push(
+        await closedLoop("me-read", {
+          url: `${gw}/api/users/me`,
+          headers: { authorization: `Bearer ${seeded.customers[0].token}` },
+        }),
+      );
+    }
+    if (wanted("checkout")) results.push(await checkout(gw, seeded));
+
+    const mesh = results.find((r) => r.name === "baseline-mesh");
+    for (const r of results) {
+      if (mesh && r.kind === "closed") r.ratioToMesh = r.requestsPerSec / mesh.requestsPerSec;
+    }
+    const rss: Record<string, number | null> = {};
+    for (const name of shop.nodes.keys()) rss[name] = shop.peakRss(name);
+    for (const name of baselines.nodes.keys()) rss[name] = baselines.peakRss(name);
+    rss["bench (load generator)"] = peakRss(process.pid);
+
+    const report = {
+      startedAt: startedAt.toISOString(),
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? "unknown",
+        memoryGb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        loadAverageAtStart: os.loadavg(),
+      },
+      settings: {
+        durationS: tools.bench.durationS,
+        warmupS: WARMUP_S,
+        connections: tools.bench.connections,
+        checkoutRate: tools.bench.checkoutRate,
+        database: data.mongoUri ? "Mongo-wire (MONGO_URI)" : "NeDB in memory per process",
+        transporter: app.transporter,
+        cacher: app.cacher,
+      },
+      results,
+      peakRssBytes: rss,
+      targets: {
+        catalogRead: results.find((r) => r.name === "catalog-read")?.ratioToMesh ?? null,
+        meRead: results.find((r) => r.name === "me-read")?.ratioToMesh ?? null,
+      },
+    };
+    const dir = path.join(ROOT, "bench", "results");
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
+    const json = `${JSON.stringify(report, null, 2)}\n`;
+    fs.writeFileSync(file, json);
+    fs.writeFileSync(path.join(dir, "latest.json"), json);
+
+    process.stdout.write(`\n${table(results, rss)}\n`);
+    const { catalogRead, meRead } = report.targets;
+    if (catalogRead !== null && meRead !== null) {
+      process.stdout.write(
+        `targets: catalog-read ${catalogRead.toFixed(2)} (≥ 0.80 ${catalogRead >= 0.8 ? "met" : "missed"}), ` +
+          `me-read ${meRead.toFixed(2)} (≥ 0.70 ${meRead >= 0.7 ? "met" : "missed"})\n`,
+      );
+    }
+    process.stdout.write(`results: ${path.relative(ROOT, file)}\n`);
+    const errors = results.reduce((sum, r) => sum + r.errors, 0);
+    if (errors > 0) process.stdout.write(`FAILED: ${errors} errors (see above)\n`);
+    return errors > 0 ? 1 : 0;
+  } finally {
+    await Promise.all([shop.stopAll(), baselines.stopAll()]);
+    await data
+      .drop()
+      .catch((err: unknown) => log(`dropping the run's database failed: ${String(err)}`));
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error("bench failed:", err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);
