@@ -129,7 +129,7 @@ export class Cluster {
     handle.starts++;
     const collect = (chunk: Buffer) => {
       handle.output.push(chunk.toString());
-      if (handle.output.length > 2000) handle.output.splice(0, 1000);
+      if (handle.output.length > 20000) handle.output.splice(0, 10000);
     };
     child.stdout!.on("data", collect);
     child.stderr!.on("data", collect);

@@ -55,6 +55,7 @@ interface ScenarioResult {
 
 const tools = loadToolConfig();
 const app = config();
+const POLL_MS = 50;
 const WARMUP_S = Math.min(3, Math.max(1, Math.round(tools.bench.durationS / 3)));
 const SHOP_NODES: Record<string, string[]> = {
   gw: ["api"],
@@ -102,8 +103,9 @@ async function closedLoop(name: string, opts: autocannon.Options): Promise<Scena
 
 /**
  * Open loop: one order every 1/rate s whatever the answers, each then polled (GET
- * /api/orders/:id every 25 ms) until it is confirmed. Every order pays with the test card that
- * succeeds, so anything but `confirmed` is an error.
+ * /api/orders/:id every 50 ms, so time-to-confirmed is ±50 ms) until it is confirmed; the polls
+ * are load as well. Every order pays with the test card that succeeds, so anything but
+ * `confirmed` is an error.
  */
 async function checkout(baseUrl: string, shop: SeededShop): Promise<ScenarioResult> {
   const rate = tools.bench.checkoutRate;
@@ -137,7 +139,7 @@ async function checkout(baseUrl: string, shop: SeededShop): Promise<ScenarioResu
     }
     const deadline = started + 30_000;
     while (performance.now() < deadline) {
-      await sleep(25);
+      await sleep(POLL_MS);
       polls++;
       try {
         const res = await request<{ status: string }>(baseUrl, "GET", `/api/orders/${id}`, {

@@ -201,7 +201,7 @@ export function loadToolConfig(env: NodeJS.ProcessEnv = process.env): ToolConfig
     chaos: {
       durationS: int(env.CHAOS_DURATION, 60, "CHAOS_DURATION"),
       intervalMs: int(env.CHAOS_INTERVAL_MS, 4_000, "CHAOS_INTERVAL_MS"),
-      rate: int(env.CHAOS_RATE, 10, "CHAOS_RATE"),
+      rate: int(env.CHAOS_RATE, 5, "CHAOS_RATE"),
       seed: int(env.CHAOS_SEED, Date.now() % 1_000_000, "CHAOS_SEED"),
     },
     keepData: bool(env.KEEP_DATA, false),
