@@ -249,10 +249,20 @@ async function main(): Promise<number> {
   const wanted = (name: string) => !tools.bench.only || tools.bench.only.includes(name);
   const results: ScenarioResult[] = [];
   const startedAt = new Date();
+  const profiles = path.join(ROOT, "bench", "results", "profiles", tag);
   try {
     log(`starting the shop (${Object.keys(SHOP_NODES).length} processes) and the baselines`);
     await Promise.all([
-      ...Object.entries(SHOP_NODES).map(([name, services]) => startNode(shop, name, services)),
+      ...Object.entries(SHOP_NODES).map(([name, services]) =>
+        startNode(
+          shop,
+          name,
+          services,
+          tools.bench.profile.includes(name)
+            ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profiles}` }
+            : {},
+        ),
+      ),
       baselines.start(
         "baseline-raw",
         [],
@@ -357,6 +367,9 @@ async function main(): Promise<number> {
     if (errors > 0) process.stdout.write(`FAILED: ${errors} errors (see above)\n`);
     return errors > 0 ? 1 : 0;
   } finally {
+    // A profile is written when the process exits normally: SIGTERM, not SIGKILL.
+    for (const name of tools.bench.profile) if (shop.nodes.has(name)) await shop.stop(name);
+    if (tools.bench.profile.length > 0) log(`CPU profiles: ${path.relative(ROOT, profiles)}`);
     await Promise.all([shop.stopAll(), baselines.stopAll()]);
     await data
       .drop()

@@ -62,8 +62,13 @@ export function clusterEnv(data: RunData, extra: Record<string, string> = {}) {
 }
 
 /** Starts a node with a metrics port of its own (every node of a run shares the host). */
-export async function startNode(cluster: Cluster, name: string, services: string[]) {
-  return cluster.start(name, services, { METRICS_PORT: String(await freePort()) });
+export async function startNode(
+  cluster: Cluster,
+  name: string,
+  services: string[],
+  env: Record<string, string> = {},
+) {
+  return cluster.start(name, services, { METRICS_PORT: String(await freePort()), ...env });
 }
 
 export interface HttpResult<T> {

@@ -175,6 +175,8 @@ export interface ToolConfig {
     checkoutRate: number;
     /** Only these scenarios (comma-separated names); all when unset. */
     only: string[] | null;
+    /** Nodes run with `--cpu-prof` (comma-separated names, e.g. `gw,users`); profiles under bench/results/profiles. */
+    profile: string[];
   };
   chaos: {
     /** Seconds of faults: half with service processes killed, half with gateways killed. */
@@ -197,6 +199,7 @@ export function loadToolConfig(env: NodeJS.ProcessEnv = process.env): ToolConfig
       connections: int(env.BENCH_CONNECTIONS, 32, "BENCH_CONNECTIONS"),
       checkoutRate: int(env.BENCH_CHECKOUT_RATE, 40, "BENCH_CHECKOUT_RATE"),
       only: list(env.BENCH_ONLY),
+      profile: list(env.BENCH_PROFILE) ?? [],
     },
     chaos: {
       durationS: int(env.CHAOS_DURATION, 60, "CHAOS_DURATION"),
