@@ -8,6 +8,7 @@ import { config, type AppConfig } from "./lib/config";
 import { shouldRetry } from "./lib/retry";
 import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
 import { FaultsMiddleware, parseRules } from "./middlewares/faults";
+import { CallerCacheMiddleware } from "./middlewares/caller-cache";
 
 /** ioredis options from a `redis://[:password@]host[:port][/db]` URL. */
 export function redisOptions(url: string): {
@@ -120,6 +121,9 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
     middlewares: [
       ...(cfg.logFormat === "json" ? [LogContextMiddleware] : []),
       FaultsMiddleware(parseRules(cfg.faults)),
+      // Cached actions called on another node are read from the shared Redis cache first: no
+      // transporter round trip on a hit (middlewares/caller-cache.ts, bench/README.md).
+      CallerCacheMiddleware(),
     ],
 
     metrics: {

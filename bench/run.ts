@@ -43,6 +43,8 @@ interface ScenarioResult {
   errors: number;
   errorDetail: Record<string, number>;
   ratioToMesh: number | null;
+  /** Closed loop: each round's figures (see `closedLoops`). */
+  rounds?: Array<{ requestsPerSec: number; p99: number; ratioToMesh: number | null }>;
   /** Checkout only. */
   orders?: {
     offeredPerSec: number;
@@ -74,10 +76,17 @@ async function cannon(opts: autocannon.Options): Promise<autocannon.Result> {
   return autocannon({ timeout: 10, ...opts });
 }
 
-/** Warm-up (discarded), then the measured run. */
-async function closedLoop(name: string, opts: autocannon.Options): Promise<ScenarioResult> {
-  log(`${name}: warm-up ${WARMUP_S}s, then ${tools.bench.durationS}s`);
-  await cannon({ ...opts, connections: tools.bench.connections, duration: WARMUP_S });
+/** One measured run of a closed-loop scenario (warm-up first when asked). */
+async function closedLoopRun(
+  name: string,
+  opts: autocannon.Options,
+  warmup: boolean,
+): Promise<ScenarioResult> {
+  if (warmup) {
+    log(`${name}: warm-up ${WARMUP_S}s`);
+    await cannon({ ...opts, connections: tools.bench.connections, duration: WARMUP_S });
+  }
+  log(`${name}: ${tools.bench.durationS}s`);
   const r = await cannon({
     ...opts,
     connections: tools.bench.connections,
@@ -98,7 +107,52 @@ async function closedLoop(name: string, opts: autocannon.Options): Promise<Scena
     errors: r.non2xx + r.errors,
     errorDetail,
     ratioToMesh: null,
+    rounds: [],
   };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/**
+ * The closed-loop scenarios, interleaved over BENCH_ROUNDS rounds: the machine is shared, and a
+ * neighbour's burst then lands on every scenario of a round instead of on one scenario. Each
+ * scenario's ratio to baseline-mesh is taken within a round; the reported figures are the
+ * median round's (by req/s), the ratio the median of the rounds' ratios, errors the sum.
+ */
+async function closedLoops(
+  scenarios: Array<{ name: string; opts: autocannon.Options }>,
+): Promise<ScenarioResult[]> {
+  const runs = new Map<string, ScenarioResult[]>(scenarios.map((s) => [s.name, []]));
+  for (let round = 0; round < tools.bench.rounds; round++) {
+    if (tools.bench.rounds > 1) log(`round ${round + 1}/${tools.bench.rounds}`);
+    for (const s of scenarios)
+      runs.get(s.name)!.push(await closedLoopRun(s.name, s.opts, round === 0));
+  }
+  const mesh = runs.get("baseline-mesh");
+  return scenarios.map(({ name }) => {
+    const rs = runs.get(name)!;
+    const mid = [...rs].sort((a, b) => a.requestsPerSec - b.requestsPerSec)[
+      Math.floor((rs.length - 1) / 2)
+    ];
+    const errorDetail: Record<string, number> = {};
+    for (const r of rs) {
+      for (const [k, v] of Object.entries(r.errorDetail))
+        errorDetail[k] = (errorDetail[k] ?? 0) + v;
+    }
+    return {
+      ...mid,
+      errors: rs.reduce((sum, r) => sum + r.errors, 0),
+      errorDetail,
+      ratioToMesh: mesh
+        ? median(rs.map((r, i) => r.requestsPerSec / mesh[i].requestsPerSec))
+        : null,
+      rounds: rs.map((r, i) => ({
+        requestsPerSec: r.requestsPerSec,
+        p99: r.latencyMs.p99,
+        ratioToMesh: mesh ? r.requestsPerSec / mesh[i].requestsPerSec : null,
+      })),
+    };
+  });
 }
 
 /**
@@ -212,7 +266,16 @@ function table(results: ScenarioResult[], rss: Record<string, number | null>): s
       `${pad(r.name, 15, true)}${pad(r.requestsPerSec.toFixed(0), 9)}${pad(r.latencyMs.p50, 7)}${pad(r.latencyMs.p90, 7)}${pad(r.latencyMs.p99, 7)}${pad(r.latencyMs.max, 7)}${pad(r.errors, 8)}${pad(r.ratioToMesh === null ? "-" : r.ratioToMesh.toFixed(2), 8)}`,
     );
   }
-  lines.push("(latency in ms; errors = non-2xx + socket errors; × mesh = req/s ÷ baseline-mesh)");
+  lines.push(
+    `(median of ${tools.bench.rounds} interleaved round(s); latency in ms; errors = non-2xx + socket errors, all rounds; × mesh = median of the rounds' req/s ÷ baseline-mesh)`,
+  );
+  for (const r of results) {
+    if (r.rounds && r.rounds.length > 1) {
+      lines.push(
+        `  ${r.name} rounds: ${r.rounds.map((x) => `${x.requestsPerSec.toFixed(0)} req/s${x.ratioToMesh === null ? "" : ` (${x.ratioToMesh.toFixed(2)})`}`).join(", ")}`,
+      );
+    }
+  }
   const checkoutResult = results.find((r) => r.orders);
   if (checkoutResult?.orders) {
     const o = checkoutResult.orders;
@@ -290,33 +353,21 @@ async function main(): Promise<number> {
     await request(gw, "GET", "/api/users/me", { token: seeded.customers[0].token });
     await request(gw, "GET", "/api/products?page=1");
 
-    if (wanted("baseline-raw")) {
-      results.push(
-        await closedLoop("baseline-raw", { url: `${baselines.baseUrl("baseline-raw")}/` }),
-      );
-    }
-    if (wanted("baseline-mesh")) {
-      results.push(
-        await closedLoop("baseline-mesh", { url: `${baselines.baseUrl("mesh-gateway")}/echo` }),
-      );
-    }
-    if (wanted("catalog-read")) {
-      results.push(await closedLoop("catalog-read", { url: `${gw}/api/products?page=1` }));
-    }
-    if (wanted("me-read")) {
-      results.push(
-        await closedLoop("me-read", {
+    const closed = [
+      { name: "baseline-raw", opts: { url: `${baselines.baseUrl("baseline-raw")}/` } },
+      { name: "baseline-mesh", opts: { url: `${baselines.baseUrl("mesh-gateway")}/echo` } },
+      { name: "catalog-read", opts: { url: `${gw}/api/products?page=1` } },
+      {
+        name: "me-read",
+        opts: {
           url: `${gw}/api/users/me`,
           headers: { authorization: `Bearer ${seeded.customers[0].token}` },
-        }),
-      );
-    }
+        },
+      },
+    ].filter((s) => wanted(s.name));
+    results.push(...(await closedLoops(closed)));
     if (wanted("checkout")) results.push(await checkout(gw, seeded));
 
-    const mesh = results.find((r) => r.name === "baseline-mesh");
-    for (const r of results) {
-      if (mesh && r.kind === "closed") r.ratioToMesh = r.requestsPerSec / mesh.requestsPerSec;
-    }
     const rss: Record<string, number | null> = {};
     for (const name of shop.nodes.keys()) rss[name] = shop.peakRss(name);
     for (const name of baselines.nodes.keys()) rss[name] = baselines.peakRss(name);
@@ -333,6 +384,7 @@ async function main(): Promise<number> {
       },
       settings: {
         durationS: tools.bench.durationS,
+        rounds: tools.bench.rounds,
         warmupS: WARMUP_S,
         connections: tools.bench.connections,
         checkoutRate: tools.bench.checkoutRate,

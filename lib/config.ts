@@ -169,6 +169,8 @@ export interface ToolConfig {
   bench: {
     /** Seconds each scenario is measured (warm-up comes on top). */
     durationS: number;
+    /** Interleaved rounds of the closed-loop scenarios; the median round is reported. */
+    rounds: number;
     /** Concurrent connections of the closed-loop scenarios. */
     connections: number;
     /** Orders per second offered by the open-loop checkout scenario. */
@@ -196,6 +198,7 @@ export function loadToolConfig(env: NodeJS.ProcessEnv = process.env): ToolConfig
   return {
     bench: {
       durationS: int(env.BENCH_DURATION, 10, "BENCH_DURATION"),
+      rounds: Math.max(1, int(env.BENCH_ROUNDS, 3, "BENCH_ROUNDS")),
       connections: int(env.BENCH_CONNECTIONS, 32, "BENCH_CONNECTIONS"),
       checkoutRate: int(env.BENCH_CHECKOUT_RATE, 40, "BENCH_CHECKOUT_RATE"),
       only: list(env.BENCH_ONLY),

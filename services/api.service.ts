@@ -21,6 +21,7 @@ import { config } from "../lib/config";
 import { toErrorBody } from "../lib/http-errors";
 import { ForbiddenError, UnauthorizedError } from "../lib/errors";
 import type { AuthRequirement, GatewayMeta, MetaUser } from "../lib/auth";
+import { TokenCache } from "./api/token-cache";
 import { clientAddress, trustedProxies } from "./api/client-ip";
 import { isManagedStore, rateLimitStore } from "./api/rate-limit";
 import { buildOpenApi, type ActionDoc, type JsonSchema, type StaticOperation } from "./api/openapi";
@@ -54,6 +55,9 @@ export const API_PREFIX = "/api";
 const AUTH_PATH = "/auth";
 /** A JWT longer than this is not one of ours; refused before it reaches the users service. */
 const MAX_TOKEN_LENGTH = 4096;
+/** Verified tokens remembered per gateway process: as long as the users service caches them. */
+const TOKEN_CACHE_TTL_MS = 30_000;
+const TOKEN_CACHE_MAX = 10_000;
 
 interface GatewayRequest extends IncomingMessage {
   /** The URL as the client sent it (moleculer-web makes `url` relative to the route). */
@@ -73,6 +77,7 @@ interface GatewayMethods {
 /** The parts of moleculer-web (its processed routes, its error writer) this service touches. */
 interface GatewayVars {
   routes?: Array<{ rateLimit?: { store?: unknown } }>;
+  tokens: TokenCache;
   sendError(req: IncomingMessage, res: ServerResponse, err: Error): void;
 }
 type GatewayThis = Service<ApiSettingsSchema> & GatewayMethods & GatewayVars;
@@ -331,7 +336,14 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
 
     /** Token verification lives with the users service (it holds the key); results are cached there. */
     async resolveUser(token: string): Promise<MetaUser | null> {
-      return this.broker.call<MetaUser | null, { token: string }>("users.resolveToken", { token });
+      const known = this.tokens.get(token);
+      if (known) return known;
+      const user = await this.broker.call<MetaUser | null, { token: string }>(
+        "users.resolveToken",
+        { token },
+      );
+      if (user) this.tokens.set(token, user);
+      return user;
     },
 
     /** Every response the gateway writes itself (health, errors, unrouted 404s) goes here. */
@@ -377,6 +389,8 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   },
 
   created() {
+    // As long as users.resolveToken's own cache entry (services/api/token-cache.ts).
+    this.tokens = new TokenCache(TOKEN_CACHE_TTL_MS, TOKEN_CACHE_MAX);
     for (const route of this.settings.routes ?? []) {
       if (route.authentication && typeof this.schema.methods?.authenticate !== "function") {
         throw new Error(
