@@ -133,6 +133,10 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
 
     me: {
       auth: "user",
+      // Per user; updateMe cleans it before it answers, so a change shows on the next read. With
+      // Redis the gateway reads the entry itself (middlewares/caller-cache.ts): a hot profile
+      // costs no call to this service (bench/README.md, me-read).
+      cache: { keys: ["#user.id"], ttl: 60 },
       async handler(ctx: Context<unknown, GatewayMeta>): Promise<User> {
         const doc = await this.store.findById(ctx.meta.user!.id);
         if (!doc) throw new NotFoundError("User");

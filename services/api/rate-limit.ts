@@ -62,6 +62,11 @@ function redisClient(url: string, onDown: (err: Error) => void, onUp: () => void
   return client;
 }
 
+interface Waiter {
+  resolve(count: number): void;
+  reject(err: unknown): void;
+}
+
 /** A `StoreFactory` class for one route's limiter. */
 export function rateLimitStore(options: RateLimitStoreOptions): typeof RateLimitStore {
   return class SharedRateLimitStore implements ManagedRateLimitStore {
@@ -116,18 +121,52 @@ export function rateLimitStore(options: RateLimitStoreOptions): typeof RateLimit
       });
     }
 
+    /**
+     * Requests of a key that arrived while a count of that key was on its way to Redis; they go
+     * together in the next one. One client with many connections (a browser, a proxy, the
+     * benchmark) then costs one Redis round trip per round of requests instead of one each, and
+     * the count stays exact: Redis adds the batch's size, and each request gets its own number
+     * in it, as if they had been counted one by one (bench/README.md, "rate-limit round trips").
+     */
+    private readonly waiting = new Map<string, Waiter[]>();
+
     /** Counts one request of `key`; moleculer-web refuses it when the count passes the limit. */
-    async inc(key: string): Promise<number> {
-      let res: RateLimiterRes;
+    inc(key: string): Promise<number> {
+      return new Promise<number>((resolve, reject) => {
+        const queue = this.waiting.get(key);
+        if (queue) {
+          queue.push({ resolve, reject });
+          return;
+        }
+        this.waiting.set(key, []);
+        void this.count(key, [{ resolve, reject }]);
+      });
+    }
+
+    private async count(key: string, batch: Waiter[]): Promise<void> {
+      let res: RateLimiterRes | null = null;
+      let failure: unknown = null;
       try {
-        res = await this.limiter.consume(key);
+        res = await this.limiter.consume(key, batch.length);
       } catch (rejection) {
         // Over the limit is a rejection carrying the count; anything else is a real failure.
-        if (!(rejection instanceof RateLimiterRes)) throw rejection;
-        res = rejection;
+        if (rejection instanceof RateLimiterRes) res = rejection;
+        else failure = rejection;
       }
-      this.resetTime = Math.ceil((Date.now() + res.msBeforeNext) / 1000);
-      return res.consumedPoints;
+      if (res) {
+        this.resetTime = Math.ceil((Date.now() + res.msBeforeNext) / 1000);
+        const total = res.consumedPoints;
+        batch.forEach((w, i) => w.resolve(total - (batch.length - 1 - i)));
+      } else {
+        for (const w of batch) w.reject(failure);
+      }
+      const next = this.waiting.get(key) ?? [];
+      if (next.length === 0) {
+        this.waiting.delete(key);
+        return;
+      }
+      this.waiting.set(key, []);
+      await this.count(key, next);
     }
 
     connect(): void {
