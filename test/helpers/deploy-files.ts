@@ -52,9 +52,13 @@ export const PER_PROCESS: Record<string, string> = {
   NODE_ID: "defaults to hostname + pid; one shared value would make replicas collide",
 };
 
-/** Every `env.NAME` / `env["NAME"]` that lib/config.ts reads. */
+/**
+ * Every `env.NAME` / `env["NAME"]` that lib/config.ts reads for the deployed processes. The
+ * variables of `loadToolConfig` (BENCH_*, CHAOS_*: `npm run bench` / `chaos` on a developer's or
+ * CI's machine) come after it in the file and are never deployed.
+ */
 export function configVariables(): string[] {
-  const source = read("lib/config.ts");
+  const source = read("lib/config.ts").split("export function loadToolConfig")[0];
   const names = new Set<string>();
   for (const m of source.matchAll(
     /\benv(?:\.([A-Z][A-Z0-9_]*)|\[\s*["']([A-Z][A-Z0-9_]*)["']\s*\])/g,
