@@ -28,6 +28,13 @@ interface CacheOptions {
 
 type Handler = (ctx: Context) => Promise<unknown>;
 
+/**
+ * A cache read slower than this is abandoned for the call itself: the cache is a shortcut,
+ * never a dependency. ioredis holds commands while it reconnects, so without a bound a Redis
+ * that just died would stall every request (test/stack/rate-limit.test.ts, "Redis gone").
+ */
+const READ_TIMEOUT_MS = 100;
+
 type KeyFn = (action: ActionSchema, opts: CacheOptions, ctx: Context) => string;
 
 /**
@@ -55,9 +62,19 @@ export function CallerCacheMiddleware(): Middleware {
         if (meta.$cache === false || (cacher as { connected?: boolean }).connected === false) {
           return remote(ctx);
         }
-        return cacher.get(cacheKey(cacher, action, opts, ctx)).then(
-          (hit) => (hit !== null && hit !== undefined ? hit : remote(ctx)),
-          () => remote(ctx),
+        let timer: NodeJS.Timeout | undefined;
+        const gaveUp = new Promise<null>((resolve) => {
+          timer = setTimeout(() => resolve(null), READ_TIMEOUT_MS);
+        });
+        return Promise.race([cacher.get(cacheKey(cacher, action, opts, ctx)), gaveUp]).then(
+          (hit) => {
+            clearTimeout(timer);
+            return hit !== null && hit !== undefined ? hit : remote(ctx);
+          },
+          () => {
+            clearTimeout(timer);
+            return remote(ctx);
+          },
         );
       } as typeof next;
     },
