@@ -596,9 +596,16 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
             }
             break;
           case "abandon":
+            // A reservation for this order may still land after this release: the checkout's
+            // products.reserve may be retried after a timeout, up to three tries of one request
+            // timeout each. So the order (and its deadline) stays, and every pass releases
+            // again, until that window has passed; only then is the last release final.
             if (await this.releaseStock(doc)) {
-              await this.store.removeById(doc._id);
-              this.logger.warn(`Abandoned order ${doc._id}: its checkout did not complete.`);
+              const window = 3 * config().requestTimeoutMs + 5_000;
+              if (Date.now() - Date.parse(doc.createdAt) > window) {
+                await this.store.removeById(doc._id);
+                this.logger.warn(`Abandoned order ${doc._id}: its checkout did not complete.`);
+              }
             }
             break;
         }
