@@ -178,6 +178,9 @@ function productIdsOf(doc: OrderDoc): string[] {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Error types with which products.reserve refuses an order without taking any stock. */
+const RESERVE_REFUSALS = new Set(["OUT_OF_STOCK", "NOT_FOUND", "VALIDATION_ERROR"]);
+
 export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
   name: "orders",
   mixins: [
@@ -275,11 +278,12 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
             { orderId: doc._id, items: ctx.params.items },
           );
         } catch (err) {
-          // A refusal (out of stock, unknown product) took nothing: withdraw the order, so the
-          // client may retry with the same key. On any other failure the reservation's outcome
-          // is unknown; the sweeper releases whatever it holds and withdraws it.
-          const code = (err as { code?: number }).code ?? 500;
-          if (code >= 400 && code < 500) await this.store.removeById(doc._id);
+          // A refusal by products (out of stock, unknown product, bad line) took nothing:
+          // withdraw the order, so the client may retry with the same key. Anything else —
+          // moleculer's SERVICE_NOT_AVAILABLE is a 404 too — may come after a try that took
+          // stock; then the sweeper releases whatever the order holds and withdraws it.
+          const type = (err as { type?: string }).type ?? "";
+          if (RESERVE_REFUSALS.has(type)) await this.store.removeById(doc._id);
           throw err;
         }
 
