@@ -20,6 +20,7 @@ import DbService, { MemoryAdapter, type DbAdapter } from "moleculer-db";
 import MongoAdapter from "moleculer-db-adapter-mongo";
 import { config } from "../lib/config";
 import { defineMixin } from "../lib/define-service";
+import { pageOf, type Page } from "../lib/paging";
 
 export type Doc = Record<string, unknown> & { _id: string };
 export type Query = Record<string, unknown>;
@@ -46,13 +47,14 @@ export interface Store {
   findOne(query: Query): Promise<Doc | null>;
   find(opts: FindOptions): Promise<Doc[]>;
   count(query?: Query): Promise<number>;
-  /** One page of `query` in `sort` order and the total count: what every list endpoint serves. */
-  findPage(
+  /** One page of `query` in `sort` order, mapped to public entities: what every list serves. */
+  findPage<T>(
     query: Query,
     sort: string[],
     page: number,
     pageSize: number,
-  ): Promise<{ docs: Doc[]; total: number }>;
+    toPublic: (doc: Doc) => T,
+  ): Promise<Page<T>>;
   /**
    * One atomic update of every document matching `query`; resolves to how many changed. Give
    * `_id` in the query for a conditional update of one document (see `oneAtATime`).
@@ -156,12 +158,12 @@ function storeFor(adapter: AdapterWithRaw, kind: Store["kind"], collection: stri
       };
       return (await adapter.find(filters as Parameters<DbAdapter["find"]>[0])) as Doc[];
     },
-    async findPage(query, sort, page, pageSize) {
+    async findPage(query, sort, page, pageSize, toPublic) {
       const [docs, total] = await Promise.all([
         this.find({ query, sort, limit: pageSize, offset: (page - 1) * pageSize }),
         this.count(query),
       ]);
-      return { docs, total };
+      return pageOf(docs.map(toPublic), total, page, pageSize);
     },
     async count(query = {}) {
       return Number(await adapter.count({ query }));

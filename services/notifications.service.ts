@@ -9,7 +9,7 @@ import type { Context, ServiceSettingSchema } from "moleculer";
 import { defineService } from "../lib/define-service";
 import { NotFoundError } from "../lib/errors";
 import type { GatewayMeta } from "../lib/auth";
-import { pageOf, pagingParams, type Page } from "../lib/paging";
+import { pagingParams, type Page } from "../lib/paging";
 import {
   ORDER_CANCELLED,
   ORDER_CONFIRMED,
@@ -89,17 +89,8 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
         const { page, pageSize, unread } = ctx.params;
         const query: Query = { userId: ctx.meta.user!.id };
         if (unread) query.readAt = null;
-        const { docs, total } = await this.store.findPage(
-          query,
-          ["-createdAt", "-_id"],
-          page,
-          pageSize,
-        );
-        return pageOf(
-          docs.map((d) => this.publicNotification(d as NotificationDoc)),
-          total,
-          page,
-          pageSize,
+        return this.store.findPage(query, ["-createdAt", "-_id"], page, pageSize, (d) =>
+          this.publicNotification(d as NotificationDoc),
         );
       },
     },

@@ -27,7 +27,7 @@ import {
   ValidationError,
 } from "../lib/errors";
 import { isAdmin, type GatewayMeta } from "../lib/auth";
-import { pageOf, pagingParams, type Page } from "../lib/paging";
+import { pagingParams, type Page } from "../lib/paging";
 import {
   ORDER_CANCELLED,
   ORDER_CONFIRMED,
@@ -327,17 +327,8 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
         const user = ctx.meta.user!;
         const userId = isAdmin(user) && ctx.params.userId ? ctx.params.userId : user.id;
         const query: Query = { userId, status: { $in: [...VISIBLE_STATUSES] } };
-        const { docs, total } = await this.store.findPage(
-          query,
-          ["-createdAt", "-_id"],
-          page,
-          pageSize,
-        );
-        return pageOf(
-          docs.map((d) => this.publicOrder(d as OrderDoc)),
-          total,
-          page,
-          pageSize,
+        return this.store.findPage(query, ["-createdAt", "-_id"], page, pageSize, (d) =>
+          this.publicOrder(d as OrderDoc),
         );
       },
     },

@@ -7,7 +7,7 @@ import type { Context, ServiceSettingSchema } from "moleculer";
 import { defineService } from "../lib/define-service";
 import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
 import { ConflictError, NotFoundError, OutOfStockError, ValidationError } from "../lib/errors";
-import { escapeRegExp, pageOf, pagingParams, type Page } from "../lib/paging";
+import { escapeRegExp, pagingParams, type Page } from "../lib/paging";
 import type { GatewayMeta } from "../lib/auth";
 import { demoCatalog } from "./products/catalog";
 import {
@@ -103,13 +103,7 @@ export default defineService<ServiceSettingSchema, ProductsMethods, DbVars>({
         }
         // A stable tie-breaker so pages never repeat or skip rows with equal keys.
         const order = [sort ?? "-createdAt", "_id"];
-        const { docs, total } = await this.store.findPage(query, order, page, pageSize);
-        return pageOf(
-          docs.map((d) => this.publicProduct(d)),
-          total,
-          page,
-          pageSize,
-        );
+        return this.store.findPage(query, order, page, pageSize, (d) => this.publicProduct(d));
       },
     },
 
