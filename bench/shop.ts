@@ -3,6 +3,7 @@
  * run (its own namespace, database and metrics ports), a small JSON client, and the seeding of
  * a fixed data set through the public API.
  */
+import { client, type HttpResult, type RequestOptions } from "./http";
 import { randomBytes } from "node:crypto";
 import { MongoClient } from "mongodb";
 import type { AppConfig } from "../lib/config";
@@ -71,46 +72,16 @@ export async function startNode(
   return cluster.start(name, services, { METRICS_PORT: String(await freePort()), ...env });
 }
 
-export interface HttpResult<T> {
-  status: number;
-  body: T;
-}
-
-export interface RequestOptions {
-  token?: string;
-  json?: unknown;
-  headers?: Record<string, string>;
-  timeoutMs?: number;
-}
+export type { HttpResult, RequestOptions } from "./http";
 
 /** One JSON request; a network failure rejects (the caller tells it from an HTTP status). */
-export async function request<T = Record<string, unknown>>(
+export function request<T = Record<string, unknown>>(
   baseUrl: string,
   method: string,
   path: string,
   opts: RequestOptions = {},
 ): Promise<HttpResult<T>> {
-  const headers: Record<string, string> = { ...opts.headers };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  let body: string | undefined;
-  if (opts.json !== undefined) {
-    body = JSON.stringify(opts.json);
-    headers["content-type"] = "application/json";
-  }
-  const res = await fetch(baseUrl + path, {
-    method,
-    headers,
-    body,
-    signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
-  });
-  const text = await res.text();
-  let parsed: unknown = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    parsed = text;
-  }
-  return { status: res.status, body: parsed as T };
+  return client(baseUrl).request<T>(method, path, opts);
 }
 
 async function ok<T>(what: string, p: Promise<HttpResult<T>>, expect = [200, 201]): Promise<T> {
