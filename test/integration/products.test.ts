@@ -1,16 +1,5 @@
+import type { Product } from "../../services/products.service";
 import { startSystem, type TestSystem } from "../helpers/system";
-
-interface Product {
-  id: string;
-  sku: string;
-  name: string;
-  description: string;
-  price: number;
-  currency: string;
-  stock: number;
-  createdAt: string;
-  updatedAt: string;
-}
 
 describe("products through the gateway", () => {
   let sys: TestSystem;
