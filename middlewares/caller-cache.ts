@@ -11,10 +11,20 @@
  * as API.md asks. Measured by `npm run bench` (bench/README.md): catalog-read and the gateway's
  * token check stop crossing NATS on a hit.
  *
+ * A caller that will only write the answer out as JSON (the gateway: `callOptions` of its API
+ * routes) passes `jsonText: true` in the call's options and gets a hit as the entry's own bytes
+ * (a Buffer, with `ctx.meta.$responseType` saying it is JSON): the cacher stored
+ * `JSON.stringify(result)`, exactly what moleculer-web would send, so parsing it only to
+ * serialise it again is work for nothing (a catalog page is ≈ 5 KB; bench/README.md). A miss
+ * answers the callee's object as usual, and no other caller ever sees a Buffer.
+ *
+ * (Only with the cacher's JSON serializer, the default; another one's entries are not JSON.)
+ *
  * A per-process cacher (Memory) is never read this way: another process's writes cannot clean it.
  */
 import {
   Cachers,
+  Serializers,
   type ActionSchema,
   type Context,
   type Middleware,
@@ -35,6 +45,10 @@ type Handler = (ctx: Context) => Promise<unknown>;
  */
 const READ_TIMEOUT_MS = 100;
 
+/** The call option a caller sets to take a hit as JSON text; see the top of this file. */
+export const JSON_TEXT_OPTION = "jsonText";
+const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+
 type KeyFn = (action: ActionSchema, opts: CacheOptions, ctx: Context) => string;
 
 /**
@@ -43,6 +57,24 @@ type KeyFn = (action: ActionSchema, opts: CacheOptions, ctx: Context) => string;
  */
 function cacheKey(cacher: Cachers.Redis, action: ActionSchema, opts: CacheOptions, ctx: Context) {
   return (cacher.getCacheKey as unknown as KeyFn).call(cacher, action, opts, ctx);
+}
+
+/** What the text read needs of moleculer's Redis cacher (public fields its `get` uses too). */
+interface RedisCacher {
+  client: { getBuffer(key: string): Promise<Buffer | null> };
+  prefix: string;
+  metrics: { increment(name: string): void };
+}
+
+/**
+ * The entry's bytes, as the cacher's own `get` reads them (same key, same counters), without
+ * the parse (the caller checked that the cacher serialises with JSON).
+ */
+async function readText(cacher: RedisCacher, key: string): Promise<Buffer | null> {
+  cacher.metrics.increment("moleculer.cacher.get.total");
+  const data = await cacher.client.getBuffer(cacher.prefix + key);
+  if (data) cacher.metrics.increment("moleculer.cacher.found.total");
+  return data;
 }
 
 export function CallerCacheMiddleware(): Middleware {
@@ -56,20 +88,29 @@ export function CallerCacheMiddleware(): Middleware {
       // A callee that decides per call whether to cache keeps that decision to itself.
       if (opts.enabled === false || typeof opts.enabled === "function") return next;
       const remote = next as Handler;
+      // The text is JSON only when the cacher serialises with JSON (its own option, JSON by default).
+      const textEntries =
+        (cacher as { serializer?: unknown }).serializer instanceof Serializers.JSON;
 
       return function callerCache(ctx: Context): Promise<unknown> {
         const meta = ctx.meta as { $cache?: boolean };
         if (meta.$cache === false || (cacher as { connected?: boolean }).connected === false) {
           return remote(ctx);
         }
+        const key = cacheKey(cacher, action, opts, ctx);
+        const asText =
+          textEntries && (ctx.options as Record<string, unknown>)[JSON_TEXT_OPTION] === true;
         let timer: NodeJS.Timeout | undefined;
         const gaveUp = new Promise<null>((resolve) => {
           timer = setTimeout(() => resolve(null), READ_TIMEOUT_MS);
         });
-        return Promise.race([cacher.get(cacheKey(cacher, action, opts, ctx)), gaveUp]).then(
+        const read = asText ? readText(cacher as RedisCacher, key) : cacher.get(key);
+        return Promise.race([read, gaveUp]).then(
           (hit) => {
             clearTimeout(timer);
-            return hit !== null && hit !== undefined ? hit : remote(ctx);
+            if (hit === null || hit === undefined) return remote(ctx);
+            if (asText) (ctx.meta as { $responseType?: string }).$responseType = JSON_CONTENT_TYPE;
+            return hit;
           },
           () => {
             clearTimeout(timer);

@@ -24,6 +24,7 @@ import type { AuthRequirement, GatewayMeta, MetaUser } from "../lib/auth";
 import { TokenCache } from "./api/token-cache";
 import { clientAddress, trustedProxies } from "./api/client-ip";
 import { isManagedStore, rateLimitStore } from "./api/rate-limit";
+import { JSON_TEXT_OPTION } from "../middlewares/caller-cache";
 import { buildOpenApi, type ActionDoc, type JsonSchema, type StaticOperation } from "./api/openapi";
 
 /** The REST contract (../shared/API.md): path → action. Nothing else is reachable. */
@@ -192,6 +193,9 @@ const apiRoute: Omit<ApiRouteSchema, "path"> = {
   authentication: true,
   authorization: true,
   bodyParsers: { json: { strict: true, limit: cfg.bodyLimit }, urlencoded: false },
+  // The gateway only writes answers out as JSON: a cached answer read here can stay the text
+  // stored in Redis (middlewares/caller-cache.ts).
+  callOptions: { [JSON_TEXT_OPTION]: true } as ApiRouteSchema["callOptions"],
   onBeforeCall(ctx: Context<unknown, GatewayMeta>, _route: unknown, req: IncomingMessage) {
     const key = req.headers["idempotency-key"];
     if (typeof key === "string" && key !== "") ctx.meta.idempotencyKey = key;
