@@ -22,6 +22,7 @@
  *
  * A per-process cacher (Memory) is never read this way: another process's writes cannot clean it.
  */
+import { NextRoundCoalescer } from "../lib/coalesce";
 import {
   Cachers,
   Serializers,
@@ -67,17 +68,30 @@ interface RedisCacher {
 }
 
 /**
- * The entry's bytes, as the cacher's own `get` reads them (same key, same counters), without
- * the parse (the caller checked that the cacher serialises with JSON).
+ * The entries' bytes, as the cacher's own `get` reads them (same key, same counters), without
+ * the parse (the caller checked that the cacher serialises with JSON). Identical reads share
+ * Redis round trips (lib/coalesce.ts): 32 clients reading the catalog's first page cost one GET
+ * per round, and none gets an entry read before it arrived. They share the Buffer too, which
+ * is only ever written out.
  */
-async function readText(cacher: RedisCacher, key: string): Promise<Buffer | null> {
-  cacher.metrics.increment("moleculer.cacher.get.total");
-  const data = await cacher.client.getBuffer(cacher.prefix + key);
-  if (data) cacher.metrics.increment("moleculer.cacher.found.total");
-  return data;
+function textReader(cacher: RedisCacher): (key: string) => Promise<Buffer | null> {
+  const rounds = new NextRoundCoalescer((key) => cacher.client.getBuffer(cacher.prefix + key));
+  return async (key) => {
+    cacher.metrics.increment("moleculer.cacher.get.total");
+    const { value } = await rounds.join(key);
+    if (value) cacher.metrics.increment("moleculer.cacher.found.total");
+    return value;
+  };
 }
 
 export function CallerCacheMiddleware(): Middleware {
+  /** One text reader per cacher (one per broker), shared by its actions. */
+  const readers = new WeakMap<RedisCacher, (key: string) => Promise<Buffer | null>>();
+  function textReaderOf(cacher: RedisCacher) {
+    let reader = readers.get(cacher);
+    if (!reader) readers.set(cacher, (reader = textReader(cacher)));
+    return reader;
+  }
   return {
     name: "CallerCache",
 
@@ -91,6 +105,7 @@ export function CallerCacheMiddleware(): Middleware {
       // The text is JSON only when the cacher serialises with JSON (its own option, JSON by default).
       const textEntries =
         (cacher as { serializer?: unknown }).serializer instanceof Serializers.JSON;
+      const readText = textReaderOf(cacher as unknown as RedisCacher);
 
       return function callerCache(ctx: Context): Promise<unknown> {
         const meta = ctx.meta as { $cache?: boolean };
@@ -104,7 +119,7 @@ export function CallerCacheMiddleware(): Middleware {
         const gaveUp = new Promise<null>((resolve) => {
           timer = setTimeout(() => resolve(null), READ_TIMEOUT_MS);
         });
-        const read = asText ? readText(cacher as RedisCacher, key) : cacher.get(key);
+        const read = asText ? readText(key) : cacher.get(key);
         return Promise.race([read, gaveUp]).then(
           (hit) => {
             clearTimeout(timer);

@@ -17,6 +17,7 @@ import Redis from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { redisOptions } from "../../moleculer.config";
+import { NextRoundCoalescer } from "../../lib/coalesce";
 
 export interface RateLimitStoreOptions {
   /** Separates the limits of different routes (`api`, `auth`) in Redis. */
@@ -60,11 +61,6 @@ function redisClient(url: string, onDown: (err: Error) => void, onUp: () => void
   client.on("error", onDown);
   client.on("ready", onUp);
   return client;
-}
-
-interface Waiter {
-  resolve(count: number): void;
-  reject(err: unknown): void;
 }
 
 /** A `StoreFactory` class for one route's limiter. */
@@ -122,51 +118,26 @@ export function rateLimitStore(options: RateLimitStoreOptions): typeof RateLimit
     }
 
     /**
-     * Requests of a key that arrived while a count of that key was on its way to Redis; they go
-     * together in the next one. One client with many connections (a browser, a proxy, the
-     * benchmark) then costs one Redis round trip per round of requests instead of one each, and
-     * the count stays exact: Redis adds the batch's size, and each request gets its own number
-     * in it, as if they had been counted one by one (bench/README.md, "rate-limit round trips").
+     * Requests of a key that arrive while a count of that key is on its way to Redis go together
+     * in the next one (lib/coalesce.ts). One client with many connections (a browser, a proxy,
+     * the benchmark) then costs one Redis round trip per round of requests instead of one each,
+     * and the count stays exact: Redis adds the round's size, and each request gets its own
+     * number in it, as if they had been counted one by one (bench/README.md, "rate-limit round
+     * trips").
      */
-    private readonly waiting = new Map<string, Waiter[]>();
+    private readonly rounds = new NextRoundCoalescer<RateLimiterRes>((key, size) =>
+      // Over the limit is a rejection carrying the count; anything else is a real failure.
+      this.limiter.consume(key, size).catch((rejection: unknown) => {
+        if (rejection instanceof RateLimiterRes) return rejection;
+        throw rejection;
+      }),
+    );
 
     /** Counts one request of `key`; moleculer-web refuses it when the count passes the limit. */
-    inc(key: string): Promise<number> {
-      return new Promise<number>((resolve, reject) => {
-        const queue = this.waiting.get(key);
-        if (queue) {
-          queue.push({ resolve, reject });
-          return;
-        }
-        this.waiting.set(key, []);
-        void this.count(key, [{ resolve, reject }]);
-      });
-    }
-
-    private async count(key: string, batch: Waiter[]): Promise<void> {
-      let res: RateLimiterRes | null = null;
-      let failure: unknown = null;
-      try {
-        res = await this.limiter.consume(key, batch.length);
-      } catch (rejection) {
-        // Over the limit is a rejection carrying the count; anything else is a real failure.
-        if (rejection instanceof RateLimiterRes) res = rejection;
-        else failure = rejection;
-      }
-      if (res) {
-        this.resetTime = Math.ceil((Date.now() + res.msBeforeNext) / 1000);
-        const total = res.consumedPoints;
-        batch.forEach((w, i) => w.resolve(total - (batch.length - 1 - i)));
-      } else {
-        for (const w of batch) w.reject(failure);
-      }
-      const next = this.waiting.get(key) ?? [];
-      if (next.length === 0) {
-        this.waiting.delete(key);
-        return;
-      }
-      this.waiting.set(key, []);
-      await this.count(key, next);
+    async inc(key: string): Promise<number> {
+      const { value, index, size } = await this.rounds.join(key);
+      this.resetTime = Math.ceil((Date.now() + value.msBeforeNext) / 1000);
+      return value.consumedPoints - (size - 1 - index);
     }
 
     connect(): void {
