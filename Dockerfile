@@ -35,4 +35,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "deploy/healthcheck.mjs"]
 # `node` is PID 1, so SIGTERM reaches the broker directly, which lets in-flight requests
 # finish (tracking, shutdownTimeout 10 s) before it stops; `npm start` would not forward it.
-CMD ["node", "dist/main.js"]
+# The flag keeps the logs' request ids off promise hooks (middlewares/log-context.ts).
+CMD ["node", "--experimental-async-context-frame", "dist/main.js"]

@@ -7,6 +7,7 @@ import { ServiceBroker } from "moleculer";
 import { brokerOptions } from "./moleculer.config";
 import { config } from "./lib/config";
 import { selectServices } from "./services";
+import { ASYNC_CONTEXT_FRAME_FLAG, asyncContextFrames } from "./middlewares/log-context";
 
 export async function startNode(): Promise<ServiceBroker> {
   const cfg = config();
@@ -22,6 +23,11 @@ export async function startNode(): Promise<ServiceBroker> {
   broker.logger.info(
     `commerce-mesh node ${broker.nodeID} ready: services [${broker.services.map((s) => s.name).join(", ")}], ${where}, data: ${data}`,
   );
+  if (cfg.logFormat === "json" && !asyncContextFrames()) {
+    broker.logger.warn(
+      `Request ids in the logs cost every promise of this process: start node with ${ASYNC_CONTEXT_FRAME_FLAG} (bench/README.md).`,
+    );
+  }
   return broker;
 }
 

@@ -9,6 +9,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
+import { ASYNC_CONTEXT_FRAME_FLAG } from "../middlewares/log-context";
 
 /**
  * The project root: the nearest directory with a package.json. This file runs from bench/
@@ -110,7 +111,9 @@ export class Cluster {
     this.nodes.set(name, handle);
     const { script = MAIN, args = [], readyText = "commerce-mesh node" } = this.options.get(name)!;
 
-    const child = spawn(process.execPath, [script, ...args], {
+    // Our nodes run as `npm start` and the Dockerfile run them (middlewares/log-context.ts).
+    const nodeFlags = script === MAIN ? [ASYNC_CONTEXT_FRAME_FLAG] : [];
+    const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
       cwd: ROOT,
       env: {
         ...process.env,

@@ -3,6 +3,12 @@
  * also uses as the trace id) into every log line written while it runs, so one grep of the
  * JSON logs follows a request across services and nodes. Node's AsyncLocalStorage carries it
  * through awaits; only JSON logging turns it on, so the embedded default pays nothing.
+ *
+ * Node 22 implements AsyncLocalStorage with promise hooks unless it runs with
+ * `--experimental-async-context-frame` (the default from Node 24): with hooks, every promise of
+ * the process pays, and the gateway loses about a quarter of its throughput (bench/README.md).
+ * Every way this project starts a node passes the flag (`npm start`, the Dockerfile, the
+ * cluster of the tests and the bench); a node started without it says so at start.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Context, Middleware } from "moleculer";
@@ -12,6 +18,14 @@ interface LogScope {
 }
 
 const scope = new AsyncLocalStorage<LogScope>();
+
+export const ASYNC_CONTEXT_FRAME_FLAG = "--experimental-async-context-frame";
+
+/** Whether this process's AsyncLocalStorage runs without promise hooks. */
+export function asyncContextFrames(): boolean {
+  const major = Number(process.versions.node.split(".")[0]);
+  return major >= 24 || process.execArgv.includes(ASYNC_CONTEXT_FRAME_FLAG);
+}
 
 type Handler = (ctx: Context) => unknown;
 

@@ -32,7 +32,7 @@ describe("a checkout's trace and metrics", () => {
     cluster = new Cluster({ ...STACK_ENV, JAEGER_ENDPOINT: endpoint });
     for (const name of ["orders", "payments"]) metricsPort[name] = await freePort();
     await Promise.all([
-      cluster.start("gw", ["api", "users", "products", "notifications"]),
+      cluster.start("gw", ["api", "users", "products", "notifications"], { LOG_FORMAT: "json" }),
       ...["orders", "payments"].map((name) =>
         cluster.start(name, [name], { METRICS: "true", METRICS_PORT: String(metricsPort[name]) }),
       ),
@@ -109,5 +109,27 @@ describe("a checkout's trace and metrics", () => {
       sample(text, "commerce_payments_total", { outcome: "succeeded" });
     expect(charged(after.payments) - charged(before.payments)).toBe(1);
     expect(after.orders).toContain("moleculer_request_time");
+
+    // --- logs: the notification's log line, written by an event handler reached through orders
+    // and payments, carries the request's id (AsyncLocalStorage under the nodes' flag)
+    const delivered = await waitFor(
+      async () =>
+        cluster.nodes
+          .get("gw")!
+          .output.join("")
+          .split("\n")
+          .flatMap((line) => {
+            try {
+              return [JSON.parse(line) as { msg?: string; requestID?: string }];
+            } catch {
+              return [];
+            }
+          })
+          .filter((l) => l.msg?.includes("[order_confirmed]")),
+      (lines) => lines.length > 0,
+      10_000,
+      200,
+    );
+    expect(delivered.map((l) => l.requestID)).toEqual([`checkout-${cluster.namespace}`]);
   });
 });

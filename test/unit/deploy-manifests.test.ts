@@ -15,7 +15,9 @@ import {
   servicesEnv,
   compose,
   shutdownTimeoutSeconds,
+  read,
 } from "../helpers/deploy-files";
+import { ASYNC_CONTEXT_FRAME_FLAG } from "../../middlewares/log-context";
 
 describe("deployment files cover the code they deploy", () => {
   const variables = configVariables();
@@ -123,6 +125,26 @@ describe("deployment files cover the code they deploy", () => {
     expect(pdbs).toEqual(expect.arrayContaining(SERVICE_NAMES));
     const hpas = ofKind(baseObjects, "HorizontalPodAutoscaler").map((o) => o.metadata.name);
     expect(hpas).toEqual(expect.arrayContaining(["api", "orders"]));
+  });
+
+  it("starts every node with the flag that keeps the logs' context off promise hooks", () => {
+    const cmd = /^CMD (.*)$/m.exec(read("Dockerfile"))?.[1];
+    expect(JSON.parse(cmd!)).toEqual(["node", ASYNC_CONTEXT_FRAME_FLAG, "dist/main.js"]);
+    const scripts = (JSON.parse(read("package.json")) as { scripts: Record<string, string> })
+      .scripts;
+    expect(scripts.start).toContain(`node ${ASYNC_CONTEXT_FRAME_FLAG} dist/main.js`);
+    // Nothing replaces the image's command on the way to a container.
+    for (const d of ofKind(baseObjects, "Deployment")) {
+      const c = podSpec(d).containers[0] as { command?: unknown; args?: unknown };
+      expect({ name: d.metadata.name, command: c.command, args: c.args }).toEqual({
+        name: d.metadata.name,
+        command: undefined,
+        args: undefined,
+      });
+    }
+    for (const name of SERVICE_NAMES) {
+      expect((compose.services[name] as { command?: unknown }).command).toBeUndefined();
+    }
   });
 });
 
