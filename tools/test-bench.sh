@@ -70,7 +70,7 @@ if ! want ferretdb; then
 elif port_open 27017; then
   say "a Mongo-wire server is already running on 27017"
 else
-  if [ ! -x tools/ferretdb/ferretdb ]; then
+  if [ ! -x tools/ferretdb/ferretdb ] || [ tools/ferretdb/main.go -nt tools/ferretdb/ferretdb ]; then
     command -v go >/dev/null || { say "ERROR: Go is needed to build FerretDB"; exit 1; }
     say "building FerretDB 1.24 from the Go module proxy (first time takes a few minutes)"
     (cd tools/ferretdb && go build -o ferretdb .) >&2
