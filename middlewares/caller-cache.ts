@@ -49,6 +49,7 @@ const READ_TIMEOUT_MS = 100;
 /** The call option a caller sets to take a hit as JSON text; see the top of this file. */
 export const JSON_TEXT_OPTION = "jsonText";
 const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+const NULL_TEXT = Buffer.from("null");
 
 type KeyFn = (action: ActionSchema, opts: CacheOptions, ctx: Context) => string;
 
@@ -79,7 +80,10 @@ function textReader(cacher: RedisCacher): (key: string) => Promise<Buffer | null
   return async (key) => {
     cacher.metrics.increment("moleculer.cacher.get.total");
     const { value } = await rounds.join(key);
-    if (value) cacher.metrics.increment("moleculer.cacher.found.total");
+    // A stored `null` goes to the callee, whose cacher answers it: moleculer-web writes a null
+    // answer as an empty body, which the text "null" would not be.
+    if (!value || NULL_TEXT.equals(value)) return null;
+    cacher.metrics.increment("moleculer.cacher.found.total");
     return value;
   };
 }
