@@ -3,7 +3,8 @@
  * embedded default (`npm start`: one process, no transporter) and every cluster split.
  */
 import os from "node:os";
-import type { BrokerOptions, Errors } from "moleculer";
+import { Cachers, type BrokerOptions, type Errors } from "moleculer";
+import { guardCleans } from "./lib/cache-guard";
 import { config, type AppConfig } from "./lib/config";
 import { shouldRetry } from "./lib/retry";
 import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
@@ -27,18 +28,22 @@ export function redisOptions(url: string): {
   };
 }
 
-function cacherOptions(cfg: AppConfig): BrokerOptions["cacher"] {
-  if (!cfg.cacher) return "Memory";
+/**
+ * The cacher, guarded so that a write's clean is never undone by a read that was running when
+ * the write landed (lib/cache-guard.ts).
+ */
+function cacher(cfg: AppConfig): Cachers.Memory | Cachers.Redis {
+  if (!cfg.cacher) return guardCleans(new Cachers.Memory(), "memory");
   // Keys live under the namespace so two systems sharing one Redis never read each other's;
   // entries expire after 5 minutes even if a clean event were lost.
-  return {
-    type: "Redis",
-    options: {
+  return guardCleans(
+    new Cachers.Redis({
       redis: redisOptions(cfg.cacher),
       prefix: `MOL-${cfg.namespace || "default"}`,
       ttl: 300,
-    },
-  };
+    }),
+    "redis",
+  );
 }
 
 function transporterOptions(cfg: AppConfig): BrokerOptions["transporter"] {
@@ -54,7 +59,7 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
     namespace: cfg.namespace,
     nodeID: cfg.nodeId ?? `${os.hostname()}-${process.pid}`,
     transporter: transporterOptions(cfg),
-    cacher: cacherOptions(cfg),
+    cacher: cacher(cfg),
     serializer: "JSON",
 
     logger: {

@@ -1,3 +1,4 @@
+import { Cachers } from "moleculer";
 import { loadConfig } from "../../lib/config";
 import { brokerOptions, redisOptions } from "../../moleculer.config";
 
@@ -10,7 +11,7 @@ describe("configuration from the environment", () => {
     expect(cfg.port).toBe(3000);
     const opts = brokerOptions(cfg);
     expect(opts.transporter).toBeNull();
-    expect(opts.cacher).toBe("Memory");
+    expect(opts.cacher).toBeInstanceOf(Cachers.Memory);
     expect(opts.tracking).toMatchObject({ enabled: true });
   });
 
@@ -28,12 +29,10 @@ describe("configuration from the environment", () => {
     });
     const opts = brokerOptions(cfg);
     expect(opts.transporter).toEqual({ type: "NATS", options: { url: "nats://nats:4222" } });
-    expect(opts.cacher).toMatchObject({
-      type: "Redis",
-      options: {
-        prefix: "MOL-shop",
-        redis: { host: "redis", port: 6380, password: "s3cret", db: 2 },
-      },
+    expect(opts.cacher).toBeInstanceOf(Cachers.Redis);
+    expect((opts.cacher as Cachers.Redis).opts).toMatchObject({
+      prefix: "MOL-shop",
+      redis: { host: "redis", port: 6380, password: "s3cret", db: 2 },
     });
   });
 
