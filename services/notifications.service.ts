@@ -7,6 +7,7 @@
  */
 import type { Context, ServiceSettingSchema } from "moleculer";
 import { defineService } from "../lib/define-service";
+import { config } from "../lib/config";
 import { NotFoundError } from "../lib/errors";
 import type { GatewayMeta } from "../lib/auth";
 import { pagingParams, type Page } from "../lib/paging";
@@ -197,5 +198,13 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
 
   created() {
     this.channel = logChannel((message) => this.logger.info(message));
+  },
+
+  started() {
+    if (config().notifications.smtpUrl) {
+      this.logger.warn(
+        "SMTP_URL is set, but this build has no SMTP channel yet: notifications go to the log.",
+      );
+    }
   },
 });
