@@ -59,8 +59,11 @@ interface CacherInternals {
 interface RedisClient {
   mget(...keys: string[]): Promise<Array<string | null>>;
   incr(key: string): Promise<number>;
+  expire(key: string, seconds: number): Promise<number>;
   eval(script: string, numKeys: number, ...args: Array<string | Buffer | number>): Promise<unknown>;
 }
+
+const EPOCH_TTL_S = 86_400;
 
 /** Stores ARGV[3] at KEYS[3] only while both epochs are what the miss saw. */
 const STORE_IF_SCRIPT = `
@@ -104,7 +107,12 @@ function redisEpochs(cacher: CacherInternals): Epochs {
       }
     },
     async bump(groups) {
-      for (const g of groups) await client().incr(epochKey(g));
+      for (const g of groups) {
+        await client().incr(epochKey(g));
+        // A namespace that is gone leaves no key behind for good. A day is far longer than
+        // any read, so an epoch never expires under one that noted it.
+        await client().expire(epochKey(g), EPOCH_TTL_S);
+      }
     },
     storeIf(group, [mine, all], key, data, ttl) {
       cacher.metrics?.increment("moleculer.cacher.set.total");
