@@ -10,6 +10,7 @@ import net from "node:net";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { ASYNC_CONTEXT_FRAME_FLAG } from "../middlewares/log-context";
+import { loadToolConfig } from "../lib/config";
 
 /**
  * The project root: the nearest directory with a package.json. This file runs from bench/
@@ -200,6 +201,13 @@ export class Cluster {
 
   async stopAll(): Promise<void> {
     await Promise.all([...this.nodes.keys()].map((n) => this.signal(n, "SIGKILL")));
+    const dir = loadToolConfig().clusterLogDir;
+    if (!dir) return;
+    const where = path.join(dir, this.namespace);
+    fs.mkdirSync(where, { recursive: true });
+    for (const [name, node] of this.nodes) {
+      fs.writeFileSync(path.join(where, `${name}.log`), node.output.join(""));
+    }
   }
 
   private async signal(name: string, sig: NodeJS.Signals): Promise<number | null> {

@@ -192,6 +192,12 @@ export interface ToolConfig {
   };
   /** Keep the data (Mongo database, NeDB files) of a run for a post-mortem. */
   keepData: boolean;
+  /**
+   * CLUSTER_LOG_DIR: where the separate processes of the tests, the bench and chaos leave their
+   * output when the cluster stops (`<dir>/<namespace>/<node>.log`); unset: not kept. CI sets it,
+   * so a failed stack test can be read afterwards.
+   */
+  clusterLogDir: string | null;
 }
 
 export function loadToolConfig(env: NodeJS.ProcessEnv = process.env): ToolConfig {
@@ -211,6 +217,7 @@ export function loadToolConfig(env: NodeJS.ProcessEnv = process.env): ToolConfig
       seed: int(env.CHAOS_SEED, Date.now() % 1_000_000, "CHAOS_SEED"),
     },
     keepData: bool(env.KEEP_DATA, false),
+    clusterLogDir: env.CLUSTER_LOG_DIR || null,
   };
 }
 
