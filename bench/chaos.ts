@@ -28,7 +28,7 @@ import { randomBytes } from "node:crypto";
 import { config, loadToolConfig, resetConfig } from "../lib/config";
 import { Cluster, ROOT } from "./cluster";
 import { openProbe } from "./db-probe";
-import { clusterEnv, request, runData, seed, sleep, startNode, waitReady } from "./shop";
+import { clusterEnv, request, runData, runScript, seed, sleep, startNode, waitReady } from "./shop";
 
 const tools = loadToolConfig();
 const app = config();
@@ -365,10 +365,7 @@ async function main(): Promise<number> {
     await cluster.stopAll();
     // Every process's log, for the post-mortem of a run.
     const logs = path.join(ROOT, "bench", "results", "logs", tag);
-    fs.mkdirSync(logs, { recursive: true });
-    for (const [name, node] of cluster.nodes) {
-      fs.writeFileSync(path.join(logs, `${name}.log`), node.output.join(""));
-    }
+    cluster.saveLogs(logs);
     log(`process logs: ${path.relative(ROOT, logs)}`);
     await data
       .drop()
@@ -376,10 +373,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error("chaos failed:", err instanceof Error ? err.message : err);
-    process.exit(1);
-  },
-);
+runScript("chaos", main);

@@ -199,14 +199,18 @@ export class Cluster {
     return this.start(name, node.services);
   }
 
+  /** Kills every node; with CLUSTER_LOG_DIR set, keeps their logs under it (see saveLogs). */
   async stopAll(): Promise<void> {
     await Promise.all([...this.nodes.keys()].map((n) => this.signal(n, "SIGKILL")));
     const dir = loadToolConfig().clusterLogDir;
-    if (!dir) return;
-    const where = path.join(dir, this.namespace);
-    fs.mkdirSync(where, { recursive: true });
+    if (dir) this.saveLogs(path.join(dir, this.namespace));
+  }
+
+  /** Writes each node's output (what is kept of it) to `<dir>/<node>.log`. */
+  saveLogs(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
     for (const [name, node] of this.nodes) {
-      fs.writeFileSync(path.join(where, `${name}.log`), node.output.join(""));
+      fs.writeFileSync(path.join(dir, `${name}.log`), node.output.join(""));
     }
   }
 

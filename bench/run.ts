@@ -27,6 +27,7 @@ import {
   percentile,
   request,
   runData,
+  runScript,
   seed,
   sleep,
   startNode,
@@ -429,10 +430,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error("bench failed:", err instanceof Error ? err.message : err);
-    process.exit(1);
-  },
-);
+runScript("bench", main);

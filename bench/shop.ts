@@ -161,4 +161,15 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, i)];
 }
 
+/** Runs a script's `main` and exits with its code; a failure is printed and exits 1. */
+export function runScript(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(`${name} failed:`, err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

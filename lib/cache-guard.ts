@@ -58,12 +58,17 @@ interface CacherInternals {
 
 interface RedisClient {
   mget(...keys: string[]): Promise<Array<string | null>>;
-  incr(key: string): Promise<number>;
-  expire(key: string, seconds: number): Promise<number>;
+  multi(): RedisTransaction;
   eval(script: string, numKeys: number, ...args: Array<string | Buffer | number>): Promise<unknown>;
 }
 
 const EPOCH_TTL_S = 86_400;
+
+interface RedisTransaction {
+  incr(key: string): RedisTransaction;
+  expire(key: string, seconds: number): RedisTransaction;
+  exec(): Promise<unknown>;
+}
 
 /** Stores ARGV[3] at KEYS[3] only while both epochs are what the miss saw. */
 const STORE_IF_SCRIPT = `
@@ -107,12 +112,11 @@ function redisEpochs(cacher: CacherInternals): Epochs {
       }
     },
     async bump(groups) {
-      for (const g of groups) {
-        await client().incr(epochKey(g));
-        // A namespace that is gone leaves no key behind for good. A day is far longer than
-        // any read, so an epoch never expires under one that noted it.
-        await client().expire(epochKey(g), EPOCH_TTL_S);
-      }
+      // One round trip. The TTL: a namespace that is gone leaves no key behind for good, and a
+      // day is far longer than any read, so an epoch never expires under one that noted it.
+      const tx = client().multi();
+      for (const g of groups) tx.incr(epochKey(g)).expire(epochKey(g), EPOCH_TTL_S);
+      await tx.exec();
     },
     storeIf(group, [mine, all], key, data, ttl) {
       cacher.metrics?.increment("moleculer.cacher.set.total");

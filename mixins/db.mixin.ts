@@ -10,12 +10,13 @@
  *   Entities leave the service with `id`, never `_id`.
  * - moleculer-db's generic CRUD actions are removed: they accept raw query objects from the
  *   caller. Services publish purpose-built actions with whitelisted params instead.
- * - Every change cleans the service's cache entries on every node (a broadcast event).
+ * - Every change cleans the service's cache entries before it answers: the shared Redis cache
+ *   once, by the writer; per-process caches on every node (a broadcast event).
  */
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import fs from "node:fs";
-import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { Cachers, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import DbService, { MemoryAdapter, type DbAdapter } from "moleculer-db";
 import MongoAdapter from "moleculer-db-adapter-mongo";
 import { config } from "../lib/config";
@@ -231,7 +232,9 @@ export function dbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 
     events: {
       async [cacheCleanEvent]() {
-        if (this.broker.cacher) await this.broker.cacher.clean(`${this.fullName}.**`);
+        // A shared (Redis) cache was cleaned by the writer already; only a node's own is left.
+        const cacher = this.broker.cacher;
+        if (cacher && !(cacher instanceof Cachers.Redis)) await cacher.clean(`${this.fullName}.**`);
       },
     },
 

@@ -5,7 +5,7 @@
 import { Cluster } from "./cluster";
 import { client, type Client } from "./http";
 import { openProbe, type DbProbe } from "./db-probe";
-import { waitFor } from "./wait";
+import { waitReady } from "../../bench/shop";
 import { createProduct, type Product } from "./shop";
 
 /** Saga timings short enough for a test, long enough for two shared cores. */
@@ -38,12 +38,7 @@ export async function startShop(
       ...Object.entries(nodes).map(([name, services]) => cluster.start(name, services)),
     ]);
     const http = client(cluster.baseUrl("gw"));
-    await waitFor(
-      () => http.get("/health/ready"),
-      (r) => r.status === 200,
-      30_000,
-      200,
-    );
+    await waitReady(cluster.baseUrl("gw"), 30_000);
     const login = await http.post<{ token: string }>("/api/auth/login", {
       json: { email: process.env.ADMIN_EMAIL, password: process.env.ADMIN_PASSWORD },
     });

@@ -8,6 +8,7 @@ import { client, type Client } from "../helpers/http";
 import { JaegerCollector, NO_PARENT } from "../helpers/jaeger-collector";
 import { createProduct, waitForOrder, type Order } from "../helpers/shop";
 import { STACK_ENV } from "../helpers/stack-shop";
+import { waitReady } from "../../bench/shop";
 import { waitFor } from "../helpers/wait";
 
 /** The value of one Prometheus sample whose name and labels match, or 0 when absent. */
@@ -38,12 +39,7 @@ describe("a checkout's trace and metrics", () => {
       ),
     ]);
     http = client(cluster.baseUrl("gw"));
-    await waitFor(
-      () => http.get("/health/ready"),
-      (r) => r.status === 200,
-      30_000,
-      200,
-    );
+    await waitReady(cluster.baseUrl("gw"), 30_000);
   });
   afterAll(async () => {
     await cluster.stopAll();

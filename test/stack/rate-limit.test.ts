@@ -8,6 +8,7 @@ import Redis from "ioredis";
 import { Cluster, freePort } from "../helpers/cluster";
 import { client, type Client } from "../helpers/http";
 import { SERVICE_SCHEMAS } from "../../services";
+import { waitReady } from "../../bench/shop";
 
 const MAX = 8;
 // The test plays the load balancer in front of the gateways: it is the trusted proxy, and the
@@ -18,15 +19,6 @@ const cluster = new Cluster({
   RATE_LIMIT_WINDOW_MS: "60000",
   TRUST_PROXY: "127.0.0.1",
 });
-
-async function waitReady(http: Client): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if ((await http.get("/health/ready")).status === 200) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("gateway not ready within 30 s");
-}
 
 /** `GET /api/products` as the client `address` behind the proxy (optionally with a forged chain). */
 function asClient(http: Client, forwardedFor: string) {
@@ -71,7 +63,7 @@ describe("rate limits across gateway processes (stack)", () => {
     ]);
     gw1 = client(cluster.baseUrl("gw1"));
     gw2 = client(cluster.baseUrl("gw2"));
-    await Promise.all([waitReady(gw1), waitReady(gw2)]);
+    await Promise.all(["gw1", "gw2"].map((n) => waitReady(cluster.baseUrl(n), 30_000)));
   });
   afterAll(() => cluster.stopAll());
 
@@ -103,7 +95,7 @@ describe("rate limits across gateway processes (stack)", () => {
     await cluster.start("gw-direct", ["api"], { TRUST_PROXY: "" });
     const direct = client(cluster.baseUrl("gw-direct"));
     try {
-      await waitReady(direct);
+      await waitReady(cluster.baseUrl("gw-direct"), 30_000);
       for (let i = 0; i < MAX; i++) {
         const res = await direct.get("/api/products", {
           headers: { "x-forwarded-for": `192.0.2.${i}` },
@@ -130,7 +122,7 @@ describe("rate limits across gateway processes (stack)", () => {
       redis = await startRedis(redisPort);
       await cluster.start("gw-own-redis", ["api"], { CACHER: `redis://127.0.0.1:${redisPort}` });
       gw = client(cluster.baseUrl("gw-own-redis"));
-      await waitReady(gw);
+      await waitReady(cluster.baseUrl("gw-own-redis"), 30_000);
     });
     afterAll(async () => {
       redis?.kill("SIGKILL");
