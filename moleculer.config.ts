@@ -3,10 +3,11 @@
  * embedded default (`npm start`: one process, no transporter) and every cluster split.
  */
 import os from "node:os";
-import { Cachers, type BrokerOptions, type Errors } from "moleculer";
+import { Cachers, Validators, type BrokerOptions, type Errors } from "moleculer";
 import { guardCleans } from "./lib/cache-guard";
 import { config, type AppConfig } from "./lib/config";
 import { shouldRetry } from "./lib/retry";
+import { textValidatorOptions } from "./lib/text";
 import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
 import { FaultsMiddleware, parseRules } from "./middlewares/faults";
 import { CallerCacheMiddleware } from "./middlewares/caller-cache";
@@ -119,7 +120,9 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
     // in co-located splits this skips the transporter entirely.
     registry: { strategy: "RoundRobin", preferLocal: true },
 
-    validator: true,
+    // fastest-validator plus the `text` and `emailAddress` rules: lengths in characters, emails
+    // normalised (lib/text.ts).
+    validator: new Validators.Fastest(textValidatorOptions),
 
     // Fault injection (FAULTS, and the REPL's `faults` command on every node); with no rule
     // active it costs one property read per call.

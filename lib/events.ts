@@ -20,6 +20,20 @@ export const userRegisteredSchema = {
   name: "string",
 } as const;
 
+/**
+ * A user's earlier tokens ended (password or role changed, user gone). Broadcast, not emitted
+ * balanced: every gateway replica drops the user's remembered tokens
+ * (services/api/token-cache.ts).
+ */
+export const USER_TOKENS_REVOKED = "user.tokensRevoked";
+
+export interface UserTokensRevokedEvent {
+  eventId: string;
+  userId: string;
+}
+
+export const userTokensRevokedSchema = { eventId: "string", userId: "string" } as const;
+
 /** Checkout placed an order and reserved its stock: payments charges it. */
 export const ORDER_CREATED = "order.created";
 

@@ -22,6 +22,11 @@ import { toErrorBody } from "../lib/http-errors";
 import { ForbiddenError, UnauthorizedError } from "../lib/errors";
 import type { AuthRequirement, GatewayMeta, MetaUser } from "../lib/auth";
 import { TokenCache } from "./api/token-cache";
+import {
+  USER_TOKENS_REVOKED,
+  userTokensRevokedSchema,
+  type UserTokensRevokedEvent,
+} from "../lib/events";
 import { clientAddress, trustedProxies } from "./api/client-ip";
 import { isManagedStore, rateLimitStore } from "./api/rate-limit";
 import { JSON_TEXT_OPTION } from "../middlewares/caller-cache";
@@ -52,19 +57,26 @@ export const NEEDED_SERVICES = [...new Set(Object.values(API_ALIASES).map((a) =>
 
 /** Where the routes are mounted; the aliases above are relative to it. */
 export const API_PREFIX = "/api";
-/** Aliases under this path get the stricter RATE_LIMIT_AUTH_MAX (password guessing). */
-const AUTH_PATH = "/auth";
+/**
+ * The aliases that take a password, under the stricter RATE_LIMIT_AUTH_MAX (password guessing):
+ * one limit, counted together, whichever of them is tried.
+ */
+const PASSWORD_ALIASES = new Set(["POST /auth/register", "POST /auth/login", "PATCH /users/me"]);
 /** A JWT longer than this is not one of ours; refused before it reaches the users service. */
 const MAX_TOKEN_LENGTH = 4096;
-/** Verified tokens remembered per gateway process: as long as the users service caches them. */
-const TOKEN_CACHE_TTL_MS = 30_000;
+/**
+ * Verified tokens remembered per gateway process. The bound on serving a token whose user was
+ * deleted behind the users service's back, or whose revocation broadcast this gateway missed
+ * (services/api/token-cache.ts); a hot token still costs one users call per second.
+ */
+const TOKEN_CACHE_TTL_MS = 1_000;
 const TOKEN_CACHE_MAX = 10_000;
 
 interface GatewayRequest extends IncomingMessage {
   /** The URL as the client sent it (moleculer-web makes `url` relative to the route). */
   originalUrl?: string;
   $action?: { auth?: AuthRequirement; name?: string };
-  $route?: { path?: string };
+  $route?: { path?: string; name?: string };
   $ctx?: Context<unknown, GatewayMeta>;
 }
 
@@ -89,18 +101,13 @@ function splitAlias(alias: string): { method: string; path: string } {
 }
 
 /**
- * The aliases inside (or outside) `prefix`, relative to it: moleculer-web joins a route's path
- * and its aliases' paths, and each route has its own rate limit.
+ * The aliases that take a password (or all the others): each route has its own rate limit, and
+ * moleculer-web matches an alias by its full path whichever route holds it.
  */
-function aliasesUnder(prefix: string, inside: boolean): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [alias, action] of Object.entries(API_ALIASES)) {
-    const { method, path } = splitAlias(alias);
-    const under = path === prefix || path.startsWith(`${prefix}/`);
-    if (under !== inside) continue;
-    out[`${method} ${inside ? path.slice(prefix.length) || "/" : path}`] = action;
-  }
-  return out;
+function passwordAliases(taking: boolean): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(API_ALIASES).filter(([alias]) => PASSWORD_ALIASES.has(alias) === taking),
+  );
 }
 
 /** API_ALIASES with their full paths, as clients see them. */
@@ -272,29 +279,31 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       },
       {
         ...apiRoute,
-        name: "auth",
-        path: `${API_PREFIX}${AUTH_PATH}`,
-        aliases: aliasesUnder(AUTH_PATH, true),
-        rateLimit: rateLimit("auth", cfg.rateLimit.authMax),
-      },
-      {
-        ...apiRoute,
         name: "api",
         path: API_PREFIX,
         aliases: {
-          ...aliasesUnder(AUTH_PATH, false),
+          ...passwordAliases(false),
           "GET /openapi.json"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
             this.sendJson(res, 200, this.openApiDocument());
           },
         },
         rateLimit: rateLimit("api", cfg.rateLimit.max),
       },
+      // Same path as the route above; its aliases are matched by their full paths. Listed after
+      // it so an unknown /api path is counted by the general limit, not the password one.
+      {
+        ...apiRoute,
+        name: "auth",
+        path: API_PREFIX,
+        aliases: passwordAliases(true),
+        rateLimit: rateLimit("auth", cfg.rateLimit.authMax),
+      },
     ],
 
     onError(this: GatewayThis, req: GatewayRequest, res: ServerResponse, err: Error) {
       const body = toErrorBody(err);
       if (body.code === 429) {
-        countDomain(this.broker, "rateLimited", { route: req.$route?.path ?? "" });
+        countDomain(this.broker, "rateLimited", { route: req.$route?.name ?? "" });
         if (!res.headersSent) res.setHeader("Retry-After", String(retryAfterSeconds(res)));
       }
       this.sendJson(res, body.code, body);
@@ -338,16 +347,11 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       throw new ForbiddenError();
     },
 
-    /** Token verification lives with the users service (it holds the key); results are cached there. */
-    async resolveUser(token: string): Promise<MetaUser | null> {
-      const known = this.tokens.get(token);
-      if (known) return known;
-      const user = await this.broker.call<MetaUser | null, { token: string }>(
-        "users.resolveToken",
-        { token },
+    /** Token verification lives with the users service (it holds the key and the users). */
+    resolveUser(token: string): Promise<MetaUser | null> {
+      return this.tokens.resolve(token, (t) =>
+        this.broker.call<MetaUser | null, { token: string }>("users.resolveToken", { token: t }),
       );
-      if (user) this.tokens.set(token, user);
-      return user;
     },
 
     /** Every response the gateway writes itself (health, errors, unrouted 404s) goes here. */
@@ -392,8 +396,17 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
     },
   },
 
+  events: {
+    // Broadcast by the users service: this replica forgets the user's tokens at once.
+    [USER_TOKENS_REVOKED]: {
+      params: userTokensRevokedSchema,
+      handler(this: GatewayThis, ctx: Context<UserTokensRevokedEvent>) {
+        this.tokens.dropUser(ctx.params.userId);
+      },
+    },
+  },
+
   created() {
-    // As long as users.resolveToken's own cache entry (services/api/token-cache.ts).
     this.tokens = new TokenCache(TOKEN_CACHE_TTL_MS, TOKEN_CACHE_MAX);
     for (const route of this.settings.routes ?? []) {
       if (route.authentication && typeof this.schema.methods?.authenticate !== "function") {

@@ -124,8 +124,8 @@ export default defineService<ServiceSettingSchema, ProductsMethods, DbVars>({
         // Patterns as strings, not RegExps: they survive the transporter's JSON into remote
         // gateways' registries, where the OpenAPI document reads them.
         sku: { type: "string", min: 1, max: 64, trim: true, pattern: "^[A-Za-z0-9._-]+$" },
-        name: { type: "string", min: 1, max: 200, trim: true },
-        description: { type: "string", max: 2000, optional: true, default: "" },
+        name: { type: "text", min: 1, max: 200, trim: true },
+        description: { type: "text", max: 2000, optional: true, default: "" },
         price: money,
         currency: { type: "string", pattern: "^[A-Z]{3}$", optional: true, default: "USD" },
         stock: stockQty,
@@ -163,8 +163,8 @@ export default defineService<ServiceSettingSchema, ProductsMethods, DbVars>({
       params: {
         $$strict: "remove",
         id: idParam,
-        name: { type: "string", min: 1, max: 200, trim: true, optional: true },
-        description: { type: "string", max: 2000, optional: true },
+        name: { type: "text", min: 1, max: 200, trim: true, optional: true },
+        description: { type: "text", max: 2000, optional: true },
         price: { ...money, optional: true },
         stock: { ...stockQty, optional: true },
       },

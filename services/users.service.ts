@@ -1,20 +1,27 @@
 /**
  * users: accounts and tokens. Register, login, me, update me (API.md, "Auth"); `resolveToken`
- * for the gateway (not published, cached). Owns the `users` collection; emails are unique
- * case-insensitively by a unique index on `emailLower`. Emits `user.registered`.
+ * for the gateway (not published). Owns the `users` collection; emails are normalised
+ * (lib/text.ts) and unique case-insensitively by a unique index on `emailLower`. Emits
+ * `user.registered`; broadcasts `user.tokensRevoked` when a user's earlier tokens end.
+ *
+ * A token carries its user's `tokenVersion`; a password or role change moves the version on,
+ * so every earlier token stops resolving, and a deleted user resolves to nothing.
  */
-import { randomBytes } from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
 import type { Context, ServiceSettingSchema } from "moleculer";
 import { config } from "../lib/config";
 import { defineService } from "../lib/define-service";
 import { dbMixin, type DbMethods, type DbVars, type Doc } from "../mixins/db.mixin";
-import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from "../lib/errors";
+import { ConflictError, UnauthorizedError, ValidationError } from "../lib/errors";
 import type { GatewayMeta, MetaUser, Role } from "../lib/auth";
+import { emailKey, normalizeEmail } from "../lib/text";
 import { decoyHash, hashPassword, verifyPassword } from "./users/passwords";
-import { signToken, verifyToken, type TokenSettings } from "./users/tokens";
-import { USER_REGISTERED, type UserRegisteredEvent } from "../lib/events";
+import { signToken, signingKey, verifyToken, type TokenSettings } from "./users/tokens";
+import {
+  USER_REGISTERED,
+  USER_TOKENS_REVOKED,
+  type UserRegisteredEvent,
+  type UserTokensRevokedEvent,
+} from "../lib/events";
 
 export interface User {
   id: string;
@@ -30,6 +37,8 @@ interface UserDoc extends Doc {
   name: string;
   roles: Role[];
   passwordHash: string;
+  /** Moves on when the user's earlier tokens must end; absent on accounts made before it. */
+  tokenVersion?: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -42,29 +51,17 @@ interface UsersVars extends DbVars {
 interface UsersMethods extends DbMethods {
   publicUser(doc: Doc): User;
   issue(doc: Doc): Promise<{ user: User; token: string }>;
+  revokeTokens(userId: string): Promise<void>;
   ensureAdmin(): Promise<void>;
 }
 
-const email = { type: "email", max: 254, trim: true } as const;
-const password = { type: "string", min: 8, max: 128 } as const;
-const name = { type: "string", min: 1, max: 100, trim: true } as const;
+const email = { type: "emailAddress" } as const;
+const password = { type: "text", min: 8, max: 128 } as const;
+const name = { type: "text", min: 1, max: 100, trim: true } as const;
 
-/**
- * The signing key: JWT_SECRET when set (required in production and for several users
- * replicas); otherwise one random key per data dir, kept in a file so tokens survive a
- * restart of the embedded default, or per process when data is in memory.
- */
-function jwtSecret(): Uint8Array {
-  const cfg = config();
-  if (cfg.auth.jwtSecret) return new TextEncoder().encode(cfg.auth.jwtSecret);
-  if (cfg.dataDir === null) return randomBytes(32);
-  const file = path.join(cfg.dataDir, ".jwt-secret");
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(cfg.dataDir, { recursive: true });
-    fs.writeFileSync(file, randomBytes(32).toString("hex"), { mode: 0o600, flag: "wx" });
-    console.warn(`JWT_SECRET is not set: generated a random signing key in ${file}`);
-  }
-  return new TextEncoder().encode(fs.readFileSync(file, "utf8").trim());
+/** The version new tokens of `doc` carry. */
+function tokenVersion(doc: Doc): number {
+  return (doc as UserDoc).tokenVersion ?? 0;
 }
 
 export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
@@ -83,10 +80,11 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
         try {
           doc = await this.store.insert({
             email: ctx.params.email,
-            emailLower: ctx.params.email.toLowerCase(),
+            emailLower: emailKey(ctx.params.email),
             name: ctx.params.name,
             roles: ["customer"],
             passwordHash: await hashPassword(ctx.params.password, cfg.auth.scryptCost),
+            tokenVersion: 0,
             createdAt: now,
             updatedAt: now,
           });
@@ -112,14 +110,14 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
     login: {
       params: {
         $$strict: "remove",
-        email: { type: "string", max: 254, trim: true },
-        password: { type: "string", max: 128 },
+        email,
+        password: { type: "text", max: 128 },
       },
       async handler(
         ctx: Context<{ email: string; password: string }>,
       ): Promise<{ user: User; token: string }> {
         const doc = (await this.store.findOne({
-          emailLower: ctx.params.email.toLowerCase(),
+          emailLower: emailKey(ctx.params.email),
         })) as UserDoc | null;
         // Same scrypt work whether or not the account exists: the answer and its timing match.
         const ok = await verifyPassword(
@@ -139,7 +137,8 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
       cache: { keys: ["#user.id"], ttl: 60 },
       async handler(ctx: Context<unknown, GatewayMeta>): Promise<User> {
         const doc = await this.store.findById(ctx.meta.user!.id);
-        if (!doc) throw new NotFoundError("User");
+        // The token's user is gone: the token is what is wrong, not the path.
+        if (!doc) throw new UnauthorizedError("Invalid or expired token");
         return this.publicUser(doc);
       },
     },
@@ -150,38 +149,59 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
         $$strict: "remove",
         name: { ...name, optional: true },
         password: { ...password, optional: true },
+        currentPassword: { type: "text", max: 128, optional: true },
       },
       async handler(
-        ctx: Context<{ name?: string; password?: string }, GatewayMeta>,
+        ctx: Context<{ name?: string; password?: string; currentPassword?: string }, GatewayMeta>,
       ): Promise<User> {
-        const set: Record<string, unknown> = {};
-        if (ctx.params.name !== undefined) set.name = ctx.params.name;
-        if (ctx.params.password !== undefined) {
-          set.passwordHash = await hashPassword(ctx.params.password, config().auth.scryptCost);
-        }
-        if (Object.keys(set).length === 0) {
+        const { name: newName, password: newPassword, currentPassword } = ctx.params;
+        if (newName === undefined && newPassword === undefined) {
           throw new ValidationError("Nothing to update", [
             { field: "body", message: "give name or password", type: "required" },
           ]);
         }
-        set.updatedAt = new Date().toISOString();
+        if (newPassword !== undefined && currentPassword === undefined) {
+          throw new ValidationError("The current password is required to change it", [
+            { field: "currentPassword", message: "required with password", type: "required" },
+          ]);
+        }
         const id = ctx.meta.user!.id;
-        if ((await this.store.updateWhere({ _id: id }, { $set: set })) === 0)
-          throw new NotFoundError("User");
-        await this.clearCache();
+        const before = (await this.store.findById(id)) as UserDoc | null;
+        if (!before) throw new UnauthorizedError("Invalid or expired token");
+        const set: Record<string, unknown> = { updatedAt: new Date().toISOString() };
+        const update: Record<string, unknown> = { $set: set };
+        if (newName !== undefined) set.name = newName;
+        if (newPassword !== undefined) {
+          if (!(await verifyPassword(currentPassword!, before.passwordHash)))
+            throw new UnauthorizedError("The current password is wrong");
+          set.passwordHash = await hashPassword(newPassword, config().auth.scryptCost);
+          update.$inc = { tokenVersion: 1 };
+        }
+        if ((await this.store.updateWhere({ _id: id }, update)) === 0)
+          throw new UnauthorizedError("Invalid or expired token");
+        if (newPassword !== undefined) await this.revokeTokens(id);
+        else await this.clearCache();
         const doc = await this.store.findById(id);
-        if (!doc) throw new NotFoundError("User");
+        if (!doc) throw new UnauthorizedError("Invalid or expired token");
         return this.publicUser(doc);
       },
     },
 
-    /** The gateway's token check. Not published; cached so a hot token costs one lookup. */
+    /**
+     * The gateway's token check: the token must be ours and unexpired, its user must exist and
+     * still be at the token's version. The roles are the user's now, not the token's. Not
+     * cached here: the gateway remembers answers for a second and forgets them at once on
+     * `user.tokensRevoked` (services/api/token-cache.ts).
+     */
     resolveToken: {
       visibility: "public",
       params: { token: { type: "string", max: 4096 } },
-      cache: { keys: ["token"], ttl: 30 },
       async handler(ctx: Context<{ token: string }>): Promise<MetaUser | null> {
-        return verifyToken(ctx.params.token, this.tokens);
+        const claims = await verifyToken(ctx.params.token, this.tokens);
+        if (!claims) return null;
+        const doc = (await this.store.findById(claims.userId)) as UserDoc | null;
+        if (!doc || tokenVersion(doc) !== claims.version) return null;
+        return { id: doc._id, roles: doc.roles };
       },
     },
   },
@@ -194,37 +214,56 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
 
     async issue(doc: Doc) {
       const user = this.publicUser(doc);
-      const token = await signToken({ id: user.id, roles: user.roles }, this.tokens);
+      const token = await signToken({ userId: user.id, version: tokenVersion(doc) }, this.tokens);
       return { user, token };
+    },
+
+    /**
+     * Ends the user's earlier tokens everywhere: call after moving `tokenVersion` on (or after
+     * removing the user). Cleans this service's cache and tells every gateway replica, before
+     * the change answers.
+     */
+    async revokeTokens(userId: string) {
+      await this.clearCache();
+      const event: UserTokensRevokedEvent = {
+        eventId: `user.tokensRevoked:${userId}:${Date.now()}`,
+        userId,
+      };
+      await this.broker.broadcast(USER_TOKENS_REVOKED, event);
     },
 
     /** ADMIN_EMAIL/ADMIN_PASSWORD: the admin exists after start; an existing password is kept. */
     async ensureAdmin() {
       const { adminEmail, adminPassword, scryptCost } = config().auth;
       if (!adminEmail || !adminPassword) return;
-      const emailLower = adminEmail.toLowerCase();
+      const checked = normalizeEmail(adminEmail);
+      if (!checked.ok) throw new Error(`ADMIN_EMAIL is not a usable address (${checked.reason})`);
+      const emailLower = emailKey(checked.email);
       const existing = (await this.store.findOne({ emailLower })) as UserDoc | null;
       if (existing) {
         if (!existing.roles.includes("admin")) {
+          // A role change: the account's earlier (customer) tokens end.
           await this.store.updateWhere(
             { _id: existing._id },
-            { $set: { roles: ["customer", "admin"] } },
+            { $set: { roles: ["customer", "admin"] }, $inc: { tokenVersion: 1 } },
           );
+          await this.revokeTokens(existing._id);
         }
         return;
       }
       const now = new Date().toISOString();
       try {
         await this.store.insert({
-          email: adminEmail,
+          email: checked.email,
           emailLower,
           name: "Administrator",
           roles: ["customer", "admin"],
           passwordHash: await hashPassword(adminPassword, scryptCost),
+          tokenVersion: 0,
           createdAt: now,
           updatedAt: now,
         });
-        this.logger.info(`Created the admin account ${adminEmail}.`);
+        this.logger.info(`Created the admin account ${checked.email}.`);
       } catch (err) {
         // Another users replica created it at the same moment.
         if (!this.store.isDuplicateKeyError(err)) throw err;
@@ -235,7 +274,7 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
   created() {
     const cfg = config();
     this.tokens = {
-      secret: jwtSecret(),
+      secret: signingKey(cfg.auth.jwtSecret, cfg.dataDir, (message) => this.logger.warn(message)),
       issuer: cfg.auth.jwtIssuer,
       expiresIn: cfg.auth.jwtExpiresIn,
     };

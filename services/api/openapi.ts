@@ -5,6 +5,7 @@
  * alias or a changed param schema is in the document on the next request.
  */
 import type { AuthRequirement } from "../../lib/auth";
+import { EMAIL_MAX } from "../../lib/text";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -114,6 +115,17 @@ export function toJsonSchema(input: unknown): Converted {
       setIf(schema, "maxLength", rule.max ?? rule.length);
       setIf(schema, "pattern", patternSource(rule.pattern));
       if (Array.isArray(rule.enum)) schema.enum = rule.enum;
+      break;
+    // lib/text.ts: lengths in characters, which is what JSON Schema's lengths count too.
+    case "text":
+      schema.type = "string";
+      setIf(schema, "minLength", rule.min);
+      setIf(schema, "maxLength", rule.max);
+      break;
+    case "emailAddress":
+      schema.type = "string";
+      schema.format = "email";
+      schema.maxLength = EMAIL_MAX;
       break;
     case "email":
       schema.type = "string";
