@@ -71,6 +71,11 @@ const MAX_TOKEN_LENGTH = 4096;
  */
 const TOKEN_CACHE_TTL_MS = 1_000;
 const TOKEN_CACHE_MAX = 10_000;
+/**
+ * Only reads may be authenticated from that memory. A write always asks the users service, so
+ * no order is placed and nothing is changed with a token that ended, even within that second.
+ */
+const READ_METHODS = new Set(["GET", "HEAD"]);
 
 interface GatewayRequest extends IncomingMessage {
   /** The URL as the client sent it (moleculer-web makes `url` relative to the route). */
@@ -81,7 +86,7 @@ interface GatewayRequest extends IncomingMessage {
 }
 
 interface GatewayMethods {
-  resolveUser(token: string): Promise<MetaUser | null>;
+  resolveUser(token: string, fresh: boolean): Promise<MetaUser | null>;
   sendJson(res: ServerResponse, status: number, body: unknown): void;
   readiness(): { ready: boolean; missing: string[] };
   openApiDocument(): JsonSchema;
@@ -331,7 +336,7 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
     async authenticate(_ctx: Context, _route: unknown, req: GatewayRequest) {
       const token = bearerToken(req);
       if (token === null) return null;
-      const user = await this.resolveUser(token);
+      const user = await this.resolveUser(token, !READ_METHODS.has(req.method ?? ""));
       if (!user) throw new UnauthorizedError("Invalid or expired token");
       return user;
     },
@@ -347,11 +352,14 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       throw new ForbiddenError();
     },
 
-    /** Token verification lives with the users service (it holds the key and the users). */
-    resolveUser(token: string): Promise<MetaUser | null> {
-      return this.tokens.resolve(token, (t) =>
-        this.broker.call<MetaUser | null, { token: string }>("users.resolveToken", { token: t }),
-      );
+    /**
+     * Token verification lives with the users service (it holds the key and the users). `fresh`
+     * skips the gateway's memory of the token.
+     */
+    resolveUser(token: string, fresh: boolean): Promise<MetaUser | null> {
+      const ask = (t: string) =>
+        this.broker.call<MetaUser | null, { token: string }>("users.resolveToken", { token: t });
+      return fresh ? ask(token) : this.tokens.resolve(token, ask);
     },
 
     /** Every response the gateway writes itself (health, errors, unrouted 404s) goes here. */

@@ -164,17 +164,26 @@ describe("tokens and accounts (security)", () => {
         token,
         json: { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" },
       });
-      // The order used the token: the gateway remembers it. Its profile was never read, so no
-      // cached profile answers for it below.
       expect(order.status).toBe(201);
+      // A read: the gateway remembers the token. The profile is never read before the deletion,
+      // so no cached profile answers for it below.
+      expect((await sys.http.get("/api/orders", { token })).status).toBe(200);
 
       // Removed behind the users service's back: no event tells the gateways.
       expect(await storeOf("users").removeById(user.id)).toBe(true);
+      // A write asks the users service even though the gateway remembers the token.
+      const placed = await sys.http.post<ErrorBody>("/api/orders", {
+        token,
+        json: { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" },
+      });
+      expect(placed.status).toBe(401);
+      expect(placed.body).toMatchObject({ code: 401, type: "UNAUTHORIZED" });
+      // A read may pass the gateway's memory; the profile is then the users service's 401.
       const gone = await me(token);
       expect(gone.status).toBe(401);
       expect(gone.body).toMatchObject({ code: 401, type: "UNAUTHORIZED" });
 
-      // The gateway asks the users service again within its one-second bound (token-cache.ts).
+      // Any read is refused once the gateway asks again: within its one-second bound.
       const started = Date.now();
       await waitFor(
         async () => (await sys.http.get("/api/orders", { token })).status,
@@ -182,11 +191,6 @@ describe("tokens and accounts (security)", () => {
         3000,
       );
       expect(Date.now() - started).toBeLessThan(1500);
-      const placed = await sys.http.post("/api/orders", {
-        token,
-        json: { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" },
-      });
-      expect(placed.status).toBe(401);
       expect(await storeOf("orders").count({ userId: user.id })).toBe(1);
     });
   });
