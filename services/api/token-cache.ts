@@ -9,7 +9,8 @@
  * change's answer reaches the client. A gateway that misses the broadcast, or a user deleted
  * behind the service's back (directly in the database), still asks again within `ttlMs`: that
  * TTL is the bound on how long an ended token can be served, so it is kept at one second, long
- * enough that a hot token costs one users call per second per gateway.
+ * enough that a hot token costs one users call per second per gateway. The gateway consults
+ * this memory for reads only; a write always asks the users service (services/api.service.ts).
  */
 import type { MetaUser } from "../../lib/auth";
 
