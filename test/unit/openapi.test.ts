@@ -12,6 +12,18 @@ describe("fastest-validator rules as OpenAPI schemas", () => {
     });
   });
 
+  it("maps the text and emailAddress rules (lengths in characters, as JSON Schema counts them)", () => {
+    expect(toJsonSchema({ type: "text", min: 1, max: 100, trim: true })).toEqual({
+      schema: { type: "string", minLength: 1, maxLength: 100 },
+      optional: false,
+    });
+    expect(toJsonSchema({ type: "emailAddress" }).schema).toEqual({
+      type: "string",
+      format: "email",
+      maxLength: 254,
+    });
+  });
+
   it("maps numbers, integers, emails, enums and defaults", () => {
     expect(toJsonSchema({ type: "number", integer: true, min: 1, max: 100, default: 20 })).toEqual({
       schema: { type: "integer", minimum: 1, maximum: 100, default: 20 },
