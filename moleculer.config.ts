@@ -5,6 +5,7 @@
 import os from "node:os";
 import { Cachers, type BrokerOptions, type Errors } from "moleculer";
 import { guardCleans } from "./lib/cache-guard";
+import { keygen } from "./lib/cache-keys";
 import { config, type AppConfig } from "./lib/config";
 import { shouldRetry } from "./lib/retry";
 import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
@@ -29,18 +30,32 @@ export function redisOptions(url: string): {
 }
 
 /**
- * The cacher, guarded so that a write's clean is never undone by a read that was running when
- * the write landed (lib/cache-guard.ts).
+ * The in-process cacher's bounds. Unbounded, every distinct query kept its answer for good (a
+ * client walking `?q=a`, `?q=b`, … grew the heap by the catalog page each time); at most this
+ * many entries, the least recently used going first, is about 13 MB of catalog pages.
  */
-function cacher(cfg: AppConfig): Cachers.Memory | Cachers.Redis {
-  if (!cfg.cacher) return guardCleans(new Cachers.Memory(), "memory");
-  // Keys live under the namespace so two systems sharing one Redis never read each other's;
-  // entries expire after 5 minutes even if a clean event were lost.
+export const MEMORY_CACHE_MAX = 1000;
+/** Seconds an entry lives, in memory as in Redis, even if a clean were lost. */
+export const CACHE_TTL_S = 300;
+
+/**
+ * The cacher, guarded so that a write's clean is never undone by a read that was running when
+ * the write landed (lib/cache-guard.ts), its keys built from validated params (lib/cache-keys.ts).
+ */
+function cacher(cfg: AppConfig): Cachers.MemoryLRU | Cachers.Redis {
+  if (!cfg.cacher) {
+    return guardCleans(
+      new Cachers.MemoryLRU({ max: MEMORY_CACHE_MAX, ttl: CACHE_TTL_S, keygen }),
+      "memory",
+    );
+  }
+  // Keys live under the namespace so two systems sharing one Redis never read each other's.
   return guardCleans(
     new Cachers.Redis({
       redis: redisOptions(cfg.cacher),
       prefix: `MOL-${cfg.namespace || "default"}`,
-      ttl: 300,
+      ttl: CACHE_TTL_S,
+      keygen,
     }),
     "redis",
   );
