@@ -7,6 +7,7 @@ import { Cachers, type BrokerOptions, type Errors } from "moleculer";
 import { guardCleans } from "./lib/cache-guard";
 import { keygen } from "./lib/cache-keys";
 import { config, type AppConfig } from "./lib/config";
+import { redactUrl } from "./lib/redact";
 import { shouldRetry } from "./lib/retry";
 import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
 import { FaultsMiddleware, parseRules } from "./middlewares/faults";
@@ -61,12 +62,28 @@ function cacher(cfg: AppConfig): Cachers.MemoryLRU | Cachers.Redis {
   );
 }
 
+/**
+ * NATS options from `nats://[user:password@]host:port[,nats://…]`. The login goes to the client
+ * as `user`/`pass`, percent-decoded: moleculer would hand the URL's raw (still encoded) parts
+ * to NATS, and a password with a reserved character would never log in.
+ */
 function transporterOptions(cfg: AppConfig): BrokerOptions["transporter"] {
   if (!cfg.transporter) return null;
-  if (!cfg.transporter.startsWith("nats://")) {
-    throw new Error(`TRANSPORTER must be a nats:// URL, got "${cfg.transporter}"`);
+  const urls = cfg.transporter.split(",").map((u) => u.trim());
+  if (!urls.every((u) => u.startsWith("nats://"))) {
+    throw new Error(`TRANSPORTER must be a nats:// URL, got "${redactUrl(cfg.transporter)}"`);
   }
-  return { type: "NATS", options: { url: cfg.transporter } };
+  const parsed = urls.map((u) => new URL(u));
+  const login = parsed.find((u) => u.username || u.password);
+  if (!login) return { type: "NATS", options: { url: cfg.transporter } };
+  return {
+    type: "NATS",
+    options: {
+      servers: parsed.map((u) => u.host),
+      user: decodeURIComponent(login.username),
+      pass: decodeURIComponent(login.password),
+    },
+  };
 }
 
 export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
