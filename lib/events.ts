@@ -159,7 +159,7 @@ export const paymentRefundedSchema = {
  * consumer whose handling changes state (confirms an order, charges, refunds) does not act on
  * the payload alone: it asks the event's owner for its record (`payments.lookup`,
  * `orders.lookup`, internal actions the gateway never exposes) and acts only when the record
- * backs the event (docs/ARCHITECTURE.md, "Trust boundary").
+ * backs the event (docs/DEPLOY.md, "Trust boundary").
  */
 export const PAYMENTS_LOOKUP = "payments.lookup";
 export const ORDERS_LOOKUP = "orders.lookup";
