@@ -43,7 +43,12 @@ export function normalisedParams(
   if (!schema || typeof schema !== "object") return ctx.params;
   const check = checkOf(cacher, schema);
   if (!check) return ctx.params;
-  const params = structuredClone(ctx.params ?? {});
+  let params: unknown;
+  try {
+    params = structuredClone(ctx.params ?? {});
+  } catch {
+    return null; // a stream or a function: nothing a cache key could stand for
+  }
   // Every cached action's schema is synchronous; an async one is not worth a key.
   return check(params, { meta: ctx }) === true ? params : null;
 }
