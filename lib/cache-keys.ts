@@ -43,12 +43,9 @@ export function normalisedParams(
   if (!schema || typeof schema !== "object") return ctx.params;
   const check = checkOf(cacher, schema);
   if (!check) return ctx.params;
-  let params: unknown;
-  try {
-    params = structuredClone(ctx.params ?? {});
-  } catch {
-    return null; // a stream or a function: nothing a cache key could stand for
-  }
+  // A shallow copy: the validator converts the copy's fields, and what it might do to a nested
+  // object it does to the call's own params anyway, with the same schema, when the action runs.
+  const params: Record<string, unknown> = { ...(ctx.params as Record<string, unknown>) };
   // Every cached action's schema is synchronous; an async one is not worth a key.
   return check(params, { meta: ctx }) === true ? params : null;
 }
