@@ -6,6 +6,7 @@
 import { ServiceBroker } from "moleculer";
 import { brokerOptions } from "./moleculer.config";
 import { config } from "./lib/config";
+import { redactUrl } from "./lib/redact";
 import { selectServices } from "./services";
 import { ASYNC_CONTEXT_FRAME_FLAG, asyncContextFrames } from "./middlewares/log-context";
 
@@ -14,7 +15,9 @@ export async function startNode(): Promise<ServiceBroker> {
   const broker = new ServiceBroker(brokerOptions(cfg));
   for (const schema of selectServices(cfg.services)) broker.createService(schema);
   await broker.start();
-  const where = cfg.transporter ? `transporter ${cfg.transporter}` : "embedded (no transporter)";
+  const where = cfg.transporter
+    ? `transporter ${redactUrl(cfg.transporter)}`
+    : "embedded (no transporter)";
   const data = cfg.mongoUri
     ? "MongoDB"
     : cfg.dataDir

@@ -5,7 +5,9 @@
 import os from "node:os";
 import { Cachers, Validators, type BrokerOptions, type Errors } from "moleculer";
 import { guardCleans } from "./lib/cache-guard";
+import { keygen } from "./lib/cache-keys";
 import { config, type AppConfig } from "./lib/config";
+import { redactUrl } from "./lib/redact";
 import { shouldRetry } from "./lib/retry";
 import { textValidatorOptions } from "./lib/text";
 import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
@@ -30,29 +32,59 @@ export function redisOptions(url: string): {
 }
 
 /**
- * The cacher, guarded so that a write's clean is never undone by a read that was running when
- * the write landed (lib/cache-guard.ts).
+ * The in-process cacher's bounds. Unbounded, every distinct query kept its answer for good (a
+ * client walking `?q=a`, `?q=b`, … grew the heap by the catalog page each time); at most this
+ * many entries, the least recently used going first, is about 13 MB of catalog pages.
  */
-function cacher(cfg: AppConfig): Cachers.Memory | Cachers.Redis {
-  if (!cfg.cacher) return guardCleans(new Cachers.Memory(), "memory");
-  // Keys live under the namespace so two systems sharing one Redis never read each other's;
-  // entries expire after 5 minutes even if a clean event were lost.
+export const MEMORY_CACHE_MAX = 1000;
+/** Seconds an entry lives, in memory as in Redis, even if a clean were lost. */
+export const CACHE_TTL_S = 300;
+
+/**
+ * The cacher, guarded so that a write's clean is never undone by a read that was running when
+ * the write landed (lib/cache-guard.ts), its keys built from validated params (lib/cache-keys.ts).
+ */
+function cacher(cfg: AppConfig): Cachers.MemoryLRU | Cachers.Redis {
+  if (!cfg.cacher) {
+    return guardCleans(
+      new Cachers.MemoryLRU({ max: MEMORY_CACHE_MAX, ttl: CACHE_TTL_S, keygen }),
+      "memory",
+    );
+  }
+  // Keys live under the namespace so two systems sharing one Redis never read each other's.
   return guardCleans(
     new Cachers.Redis({
       redis: redisOptions(cfg.cacher),
       prefix: `MOL-${cfg.namespace || "default"}`,
-      ttl: 300,
+      ttl: CACHE_TTL_S,
+      keygen,
     }),
     "redis",
   );
 }
 
+/**
+ * NATS options from `nats://[user:password@]host:port[,nats://…]`. The login goes to the client
+ * as `user`/`pass`, percent-decoded: moleculer would hand the URL's raw (still encoded) parts
+ * to NATS, and a password with a reserved character would never log in.
+ */
 function transporterOptions(cfg: AppConfig): BrokerOptions["transporter"] {
   if (!cfg.transporter) return null;
-  if (!cfg.transporter.startsWith("nats://")) {
-    throw new Error(`TRANSPORTER must be a nats:// URL, got "${cfg.transporter}"`);
+  const urls = cfg.transporter.split(",").map((u) => u.trim());
+  if (!urls.every((u) => u.startsWith("nats://"))) {
+    throw new Error(`TRANSPORTER must be a nats:// URL, got "${redactUrl(cfg.transporter)}"`);
   }
-  return { type: "NATS", options: { url: cfg.transporter } };
+  const parsed = urls.map((u) => new URL(u));
+  const login = parsed.find((u) => u.username || u.password);
+  if (!login) return { type: "NATS", options: { url: cfg.transporter } };
+  return {
+    type: "NATS",
+    options: {
+      servers: parsed.map((u) => u.host),
+      user: decodeURIComponent(login.username),
+      pass: decodeURIComponent(login.password),
+    },
+  };
 }
 
 export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {

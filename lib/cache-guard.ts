@@ -139,7 +139,7 @@ function redisEpochs(cacher: CacherInternals): Epochs {
 }
 
 /** Installs the guard on a cacher (Memory or Redis) before the broker starts with it. */
-export function guardCleans<T extends Cachers.Memory | Cachers.Redis>(
+export function guardCleans<T extends Cachers.Memory | Cachers.MemoryLRU | Cachers.Redis>(
   cacher: T,
   kind: "memory" | "redis",
 ): T {

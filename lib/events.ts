@@ -167,3 +167,36 @@ export const paymentRefundedSchema = {
   amount: { type: "number", integer: true, min: 0 },
   currency: "string",
 } as const;
+
+/**
+ * The owners' records behind the events above. Any node on the mesh can emit an event, so a
+ * consumer whose handling changes state (confirms an order, charges, refunds) does not act on
+ * the payload alone: it asks the event's owner for its record (`payments.lookup`,
+ * `orders.lookup`, internal actions the gateway never exposes) and acts only when the record
+ * backs the event (docs/DEPLOY.md, "Trust boundary").
+ */
+export const PAYMENTS_LOOKUP = "payments.lookup";
+export const ORDERS_LOOKUP = "orders.lookup";
+
+/** `payments.lookup`: the payment the payments service recorded for an order, or `null`. */
+export interface PaymentRecord {
+  id: string;
+  orderId: string;
+  amount: number;
+  currency: string;
+  status: "processing" | "succeeded" | "failed" | "refunding" | "refunded";
+}
+
+/** `orders.lookup`: an order as the orders service stores it, or `null`. */
+export interface OrderRecord {
+  id: string;
+  userId: string;
+  status: "reserving" | "abandoned" | "pending" | "confirmed" | "cancelled";
+  total: number;
+  currency: string;
+  paymentToken: string;
+}
+
+export const lookupParams = {
+  orderId: { type: "string", min: 1, max: 64 },
+} as const;

@@ -5,8 +5,8 @@
  * same entry itself and skip the hop; on a miss it calls the action as before, and the callee
  * stores the entry as before.
  *
- * The entry is the callee's own: same key (moleculer's cacher computes it from the raw params,
- * before validation, on both sides), same TTL, and the callee's writes clean it in Redis before
+ * The entry is the callee's own: same key (the cacher's keygen builds it from the params as the
+ * action's validator leaves them, on both sides: lib/cache-keys.ts), same TTL, and the callee's writes clean it in Redis before
  * they return. So a read through the caller sees a change as soon as the write has answered,
  * as API.md asks. Measured by `npm run bench` (bench/README.md): catalog-read and the gateway's
  * token check stop crossing NATS on a hit.

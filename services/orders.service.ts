@@ -32,9 +32,11 @@ import {
   ORDER_CANCELLED,
   ORDER_CONFIRMED,
   ORDER_CREATED,
+  PAYMENTS_LOOKUP,
   PAYMENT_FAILED,
   PAYMENT_REFUNDED,
   PAYMENT_SUCCEEDED,
+  lookupParams,
   paymentFailedSchema,
   paymentRefundedSchema,
   paymentSucceededSchema,
@@ -42,13 +44,16 @@ import {
   type OrderCancelledEvent,
   type OrderConfirmedEvent,
   type OrderCreatedEvent,
+  type OrderRecord,
   type PaymentFailedEvent,
+  type PaymentRecord,
   type PaymentRefundedEvent,
   type PaymentSucceededEvent,
 } from "../lib/events";
 import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
 import type { PricedLine, ReserveLine } from "./products/reservations";
 import { checkoutHash, type CheckoutBody } from "./orders/checkout";
+import { unbackedPayment, type PaymentOutcome } from "./orders/payment-check";
 import {
   VISIBLE_STATUSES,
   onCustomerCancel,
@@ -156,6 +161,10 @@ interface OrdersMethods extends DbMethods {
   redriveOne(doc: OrderDoc): Promise<Effect[] | null>;
   findByIdemKey(idemKey: string, bodyHash: string): Promise<OrderDoc | null>;
   visibleOrder(id: string, meta: GatewayMeta): Promise<OrderDoc>;
+  paymentBacks(
+    ctx: Context<{ orderId: string; paymentId: string }>,
+    outcome: PaymentOutcome,
+  ): Promise<boolean>;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -358,6 +367,18 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       },
     },
 
+    /** For payments, which charges and refunds only orders this service holds (lib/events.ts). */
+    lookup: {
+      visibility: "public",
+      params: lookupParams,
+      async handler(ctx: Context<{ orderId: string }>): Promise<OrderRecord | null> {
+        const doc = await this.loadOrder(ctx.params.orderId);
+        if (!doc) return null;
+        const { _id: id, userId, status, total, currency, paymentToken } = doc;
+        return { id, userId, status, total, currency, paymentToken };
+      },
+    },
+
     /** For operators (the REPL's `stuck`): orders past their step's deadline, oldest first. */
     stuck: {
       visibility: "public",
@@ -404,6 +425,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       params: paymentSucceededSchema,
       async handler(ctx: Context<PaymentSucceededEvent>) {
         const { orderId, paymentId } = ctx.params;
+        if (!(await this.paymentBacks(ctx, "succeeded"))) return;
         await this.drive(
           orderId,
           (s, now) => onPaymentSucceeded(s, paymentId, now, this.timing()),
@@ -415,6 +437,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       params: paymentFailedSchema,
       async handler(ctx: Context<PaymentFailedEvent>) {
         const { orderId, paymentId } = ctx.params;
+        if (!(await this.paymentBacks(ctx, "failed"))) return;
         await this.drive(
           orderId,
           (s, now) => onPaymentFailed(s, paymentId, now, this.timing()),
@@ -426,6 +449,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       params: paymentRefundedSchema,
       async handler(ctx: Context<PaymentRefundedEvent>) {
         const { orderId, paymentId } = ctx.params;
+        if (!(await this.paymentBacks(ctx, "refunded"))) return;
         await this.drive(orderId, (s) => onPaymentRefunded(s, paymentId), ctx);
       },
     },
@@ -469,6 +493,29 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
         throw new NotFoundError("Order");
       }
       return doc;
+    },
+
+    /**
+     * Whether payments recorded the payment a payment event announces, for this order and its
+     * amount (services/orders/payment-check.ts). The event itself proves nothing: any node on
+     * the mesh can emit it. A redelivered or late event passes the same way as the first.
+     */
+    async paymentBacks(
+      ctx: Context<{ orderId: string; paymentId: string }>,
+      outcome: PaymentOutcome,
+    ): Promise<boolean> {
+      const { orderId } = ctx.params;
+      const doc = await this.loadOrder(orderId);
+      if (!doc) return false;
+      const record = await ctx.call<PaymentRecord | null, { orderId: string }>(PAYMENTS_LOOKUP, {
+        orderId,
+      });
+      const why = unbackedPayment(outcome, ctx.params, doc, record);
+      if (why === null) return true;
+      this.logger.warn(
+        `Ignored ${ctx.eventName} for order ${orderId} from node ${ctx.nodeID}: ${why}.`,
+      );
+      return false;
     },
 
     /**

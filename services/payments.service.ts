@@ -19,19 +19,24 @@ import type { GatewayMeta } from "../lib/auth";
 import {
   ORDER_CANCELLED,
   ORDER_CREATED,
+  ORDERS_LOOKUP,
   PAYMENT_FAILED,
   PAYMENT_REFUNDED,
   PAYMENT_SUCCEEDED,
+  lookupParams,
   orderCancelledSchema,
   orderCreatedSchema,
   type OrderCancelledEvent,
   type OrderCreatedEvent,
+  type OrderRecord,
   type PaymentFailedEvent,
+  type PaymentRecord,
   type PaymentRefundedEvent,
   type PaymentSucceededEvent,
 } from "../lib/events";
 import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
 import { createTestProvider, type PaymentProvider } from "./payments/provider";
+import { unbackedCancel, unbackedCharge } from "./payments/order-check";
 
 export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunding" | "refunded";
 
@@ -82,6 +87,10 @@ interface PaymentsMethods extends DbMethods {
   charge(doc: PaymentDoc, emitter: Emitter): Promise<PaymentDoc>;
   refund(doc: PaymentDoc, emitter: Emitter): Promise<void>;
   announce(doc: PaymentDoc, emitter: Emitter): Promise<void>;
+  orderBacks<E extends OrderCreatedEvent | OrderCancelledEvent>(
+    ctx: Context<E>,
+    check: (event: E, order: OrderRecord | null) => string | null,
+  ): Promise<boolean>;
 }
 
 export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars>({
@@ -104,6 +113,18 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         return { rows: docs.map((d) => this.publicPayment(d as PaymentDoc)) };
       },
     },
+
+    /** For orders, which acts only on payments this service recorded (lib/events.ts). */
+    lookup: {
+      visibility: "public",
+      params: lookupParams,
+      async handler(ctx: Context<{ orderId: string }>): Promise<PaymentRecord | null> {
+        const doc = await this.byOrder(ctx.params.orderId);
+        if (!doc) return null;
+        const { _id: id, orderId, amount, currency, status } = doc;
+        return { id, orderId, amount, currency, status };
+      },
+    },
   },
 
   events: {
@@ -111,6 +132,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       params: orderCreatedSchema,
       async handler(ctx: Context<OrderCreatedEvent>) {
         const e = ctx.params;
+        if (!(await this.orderBacks(ctx, unbackedCharge))) return;
         const now = Date.now();
         const iso = new Date(now).toISOString();
         let doc: PaymentDoc;
@@ -147,6 +169,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       params: orderCancelledSchema,
       async handler(ctx: Context<OrderCancelledEvent>) {
         const e = ctx.params;
+        if (!(await this.orderBacks(ctx, unbackedCancel))) return;
         let doc = await this.byOrder(e.orderId);
         if (!doc) {
           // Not charged yet: take the order's one payment slot as `failed`, so an order.created
@@ -279,6 +302,26 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       if (recorded > 0) countDomain(this.broker, "payments", { outcome: "refunded" });
       const stored = await this.byOrder(doc.orderId);
       if (stored) await this.announce(stored, emitter);
+    },
+
+    /**
+     * Whether orders holds the order an order event speaks of, in the state the event says
+     * (services/payments/order-check.ts). The event itself proves nothing: any node on the mesh
+     * can emit it, and a charge or a refund moves money.
+     */
+    async orderBacks<E extends OrderCreatedEvent | OrderCancelledEvent>(
+      ctx: Context<E>,
+      check: (event: E, order: OrderRecord | null) => string | null,
+    ): Promise<boolean> {
+      const order = await ctx.call<OrderRecord | null, { orderId: string }>(ORDERS_LOOKUP, {
+        orderId: ctx.params.orderId,
+      });
+      const why = check(ctx.params, order);
+      if (why === null) return true;
+      this.logger.warn(
+        `Ignored ${ctx.eventName} for order ${ctx.params.orderId} from node ${ctx.nodeID}: ${why}.`,
+      );
+      return false;
     },
 
     /** (Re-)sends the event of a payment's final state; in-flight states have none yet. */

@@ -8,7 +8,7 @@
 #                       are errors) against the JSON schemas of Kubernetes $K8S_VERSION
 #   deploy/prometheus   promtool check config (Debian's prometheus package)
 #   deploy/nginx        nginx -t (Debian's nginx package)
-# then runs test/unit/deploy-manifests.test.ts with the validators required.
+# then runs test/unit/deploy-manifests.test.ts and deploy-nats.test.ts with the validators required.
 #
 # The tools are built or installed on first use into tools/bin, tools/.venv and tools/.apt
 # (ignored by git) and reused after that. Needs Go, Python 3 with venv and apt; reaches only
@@ -115,7 +115,8 @@ validate() {
   tools/.apt/bin/nginx -t -q -p tools/.apt/nginx-prefix -e stderr -c "$PWD/deploy/nginx/nginx.conf"
 
   say "jest: deployment coverage and real-validator tests"
-  DEPLOY_VALIDATORS=1 npx jest test/unit/deploy-manifests.test.ts test/deploy/validators.test.ts
+  DEPLOY_VALIDATORS=1 npx jest test/unit/deploy-manifests.test.ts test/unit/deploy-nats.test.ts \
+    test/deploy/validators.test.ts
 }
 
 build_tools

@@ -11,7 +11,7 @@ describe("configuration from the environment", () => {
     expect(cfg.port).toBe(3000);
     const opts = brokerOptions(cfg);
     expect(opts.transporter).toBeNull();
-    expect(opts.cacher).toBeInstanceOf(Cachers.Memory);
+    expect(opts.cacher).toBeInstanceOf(Cachers.MemoryLRU);
     expect(opts.tracking).toMatchObject({ enabled: true });
   });
 
