@@ -7,6 +7,7 @@ import { Cachers, type BrokerOptions, type Errors } from "moleculer";
 import { guardCleans } from "./lib/cache-guard";
 import { config, type AppConfig } from "./lib/config";
 import { shouldRetry } from "./lib/retry";
+import { StrictValidator } from "./lib/validator";
 import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
 import { FaultsMiddleware, parseRules } from "./middlewares/faults";
 import { CallerCacheMiddleware } from "./middlewares/caller-cache";
@@ -119,7 +120,8 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
     // in co-located splits this skips the transporter entirely.
     registry: { strategy: "RoundRobin", preferLocal: true },
 
-    validator: true,
+    // fastest-validator, refusing null (unless nullable) and arrays for scalars (lib/validator.ts).
+    validator: new StrictValidator(),
 
     // Fault injection (FAULTS, and the REPL's `faults` command on every node); with no rule
     // active it costs one property read per call.

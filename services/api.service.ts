@@ -25,6 +25,7 @@ import { TokenCache } from "./api/token-cache";
 import { clientAddress, trustedProxies } from "./api/client-ip";
 import { isManagedStore, rateLimitStore } from "./api/rate-limit";
 import { JSON_TEXT_OPTION } from "../middlewares/caller-cache";
+import { jsonBody, requestShape } from "./api/request-shape";
 import { buildOpenApi, type ActionDoc, type JsonSchema, type StaticOperation } from "./api/openapi";
 
 /** The REST contract (../shared/API.md): path → action. Nothing else is reachable. */
@@ -192,7 +193,10 @@ const apiRoute: Omit<ApiRouteSchema, "path"> = {
   autoAliases: false,
   authentication: true,
   authorization: true,
-  bodyParsers: { json: { strict: true, limit: cfg.bodyLimit }, urlencoded: false },
+  // One JSON parser of our own (services/api/request-shape.ts): depth and prototype keys
+  // checked, and every failure a 400, 413 or 415.
+  bodyParsers: false,
+  use: [jsonBody(cfg.bodyLimit)],
   // The gateway only writes answers out as JSON: a cached answer read here can stay the text
   // stored in Redis (middlewares/caller-cache.ts).
   callOptions: { [JSON_TEXT_OPTION]: true } as ApiRouteSchema["callOptions"],
@@ -240,7 +244,7 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   settings: {
     port: cfg.port,
     ip: "0.0.0.0",
-    use: [securityHeaders],
+    use: [securityHeaders, requestShape(cfg.corsOrigins.length > 0)],
     cors: corsOptions(cfg.corsOrigins),
     log4XXResponses: false,
     logRequest: "debug",
