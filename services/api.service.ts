@@ -244,7 +244,13 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   settings: {
     port: cfg.port,
     ip: "0.0.0.0",
-    use: [securityHeaders, requestShape(cfg.corsOrigins.length > 0)],
+    use: [
+      securityHeaders,
+      requestShape(cfg.corsOrigins.length > 0, [
+        ...Object.keys(publicAliases()),
+        ...OPERATIONS.map((op) => `${op.method} ${op.path}`),
+      ]),
+    ],
     cors: corsOptions(cfg.corsOrigins),
     log4XXResponses: false,
     logRequest: "debug",

@@ -5,7 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import ApiGateway from "moleculer-web";
-import { RequestBodyError } from "../../lib/errors";
+import { NotFoundError, RequestBodyError } from "../../lib/errors";
+import { escapeRegExp } from "../../lib/paging";
 
 /** Deeper bodies are refused before parsing: the validator and cache keys recurse over them. */
 export const MAX_BODY_DEPTH = 32;
@@ -18,6 +19,8 @@ const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 type Next = (err?: unknown) => void;
 interface ShapedRequest extends IncomingMessage {
+  /** The URL as the client sent it (moleculer-web makes `url` relative to the route). */
+  originalUrl?: string;
   query?: Record<string, unknown>;
 }
 
@@ -50,17 +53,32 @@ function isJson(req: IncomingMessage): boolean {
   return type === "application/json";
 }
 
+/** `METHOD /path/:param` strings → for a request path, the methods it has (none: unknown). */
+function methodsByPath(routes: string[]): (path: string) => string[] {
+  const table = routes.map((route) => {
+    const [method, path] = route.split(" ");
+    const pattern = escapeRegExp(path).replace(/:\w+/g, "[^/]+");
+    return { method, match: new RegExp(`^${pattern}$`) };
+  });
+  return (path) => [...new Set(table.filter((r) => r.match.test(path)).map((r) => r.method))];
+}
+
 /**
  * Runs first on every route. moleculer-web resolves an OPTIONS request with
  * `Access-Control-Request-Method` to that method's alias and, unless CORS answers it, calls the
  * action: here an OPTIONS ends before that. With CORS on, a preflight goes on to moleculer-web,
- * which answers it (204 or 403) before any action; anything else is a 204 naming the methods.
+ * which answers it (204 or 403) before any action; any other OPTIONS is a 204 whose `Allow`
+ * names the path's methods (`routes`, as `METHOD /path/:param`), or a 404 for an unknown path.
  */
-export function requestShape(corsEnabled: boolean) {
+export function requestShape(corsEnabled: boolean, routes: string[]) {
+  const methodsOf = methodsByPath(routes);
   return function shapeRequest(req: ShapedRequest, res: ServerResponse, next: Next): void {
     if (req.method === "OPTIONS") {
       if (corsEnabled && req.headers["access-control-request-method"]) return next();
-      res.writeHead(204, { Allow: "GET, POST, PATCH, DELETE, OPTIONS", "Content-Length": "0" });
+      const path = (req.originalUrl ?? req.url ?? "").split("?")[0].replace(/(.)\/+$/, "$1");
+      const methods = methodsOf(path);
+      if (methods.length === 0) return next(new NotFoundError("Route"));
+      res.writeHead(204, { Allow: [...methods, "OPTIONS"].join(", "), "Content-Length": "0" });
       res.end();
       return;
     }

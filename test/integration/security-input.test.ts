@@ -106,7 +106,9 @@ describe("security: the shape of a request", () => {
         headers: preflight("DELETE"),
       });
       expect(del.status).toBe(204);
+      expect(del.headers.get("allow")).toBe("GET, PATCH, DELETE, OPTIONS");
       expect((await sys.http.get(`/api/products/${product.id}`)).status).toBe(200);
+      expect((await sys.http.request("OPTIONS", "/api/nowhere")).status).toBe(404);
     });
 
     it("with CORS on: answers the preflight only, and nothing is registered or deleted", async () => {
