@@ -11,10 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
-venv=${FUZZ_VENV:-.ci/state/venv}
+venv=$(realpath -m "${FUZZ_VENV:-.ci/state/venv}")
 max_time=${FUZZ_MAX_TIME:-60}
 max_examples=${FUZZ_MAX_EXAMPLES:-40}
-out=${FUZZ_OUT:-.ci/state/fuzz}
+out=$(realpath -m "${FUZZ_OUT:-.ci/state/fuzz}")
 started=$(date +%s)
 say() { printf '[fuzz %3ss] %s\n' "$(($(date +%s) - started))" "$*"; }
 
@@ -84,11 +84,12 @@ fuzz() {
   shift
   say "schemathesis as $who (max ${max_time}s, ${max_examples} examples per operation)"
   local status=0
-  "$venv/bin/schemathesis" run "$base/api/openapi.json" --checks all --workers 2 \
-    --max-time "$max_time" --max-examples "$max_examples" --request-timeout 15 \
+  # Run inside $out: schemathesis keeps its cache of past failures in ./.schemathesis.
+  (cd "$out" && "$venv/bin/schemathesis" run "$base/api/openapi.json" --checks all \
+    --workers 2 --max-time "$max_time" --max-examples "$max_examples" --request-timeout 15 \
     --seed 1 --suppress-health-check all --warnings off --no-color \
-    --report har,junit --report-har-path "$out/$who.har" --report-junit-path "$out/$who.xml" \
-    "$@" >"$out/$who.log" 2>&1 || status=$?
+    --report har,junit --report-har-path "$who.har" --report-junit-path "$who.xml" \
+    "$@" >"$who.log" 2>&1) || status=$?
   tail -n 25 "$out/$who.log" | sed "s/^/  [$who] /"
   echo "$status" >"$out/$who.status"
 }
