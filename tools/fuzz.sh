@@ -102,7 +102,7 @@ fuzz admin -H "Authorization: Bearer $admin_token"
 "$venv/bin/python" - "$out" <<'PY' >"$out/summary.txt"
 import json, pathlib, sys
 out = pathlib.Path(sys.argv[1])
-total = errors = 0
+total = errors = empty = 0
 seen = {}
 for who in ("anonymous", "customer", "admin"):
     har = out / f"{who}.har"
@@ -110,21 +110,23 @@ for who in ("anonymous", "customer", "admin"):
     fives = [e for e in entries if e["response"]["status"] >= 500]
     total += len(entries)
     errors += len(fives)
+    empty += len(entries) == 0
     print(f"{who}: {len(entries)} requests, {len(fives)} 5xx")
     for e in fives:
         key = (e["request"]["method"], e["request"]["url"].split("?")[0], e["response"]["status"])
         seen[key] = seen.get(key, 0) + 1
 for (method, url, status), n in sorted(seen.items()):
     print(f"  5xx: {status} {method} {url} x{n}")
-print(f"TOTAL {total} {errors}")
+print(f"TOTAL {total} {errors} {empty}")
 PY
 sed '/^TOTAL/d' "$out/summary.txt"
-read -r _ total fives < <(grep '^TOTAL' "$out/summary.txt")
+read -r _ total fives empty < <(grep '^TOTAL' "$out/summary.txt")
 findings=0
 for who in anonymous customer admin; do
   [ "$(cat "$out/$who.status")" = "0" ] || findings=$((findings + 1))
 done
 logged=$(grep -c 'failed:' "$out/gateway.log" || true)
 
-echo "fuzz: $total requests, $fives 5xx, $logged 5xx logged by the gateway, $findings of 3 runs with other findings (reports in $out)"
-[ "$total" -gt 0 ] && [ "$fives" -eq 0 ] && [ "$logged" -eq 0 ]
+echo "fuzz: $total requests, $fives 5xx, $logged 5xx logged by the gateway, $empty of 3 runs sent nothing, $findings of 3 runs with other findings (reports in $out)"
+# A run that sent nothing proves nothing: it fails too.
+[ "$empty" -eq 0 ] && [ "$fives" -eq 0 ] && [ "$logged" -eq 0 ]
