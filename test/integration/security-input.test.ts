@@ -413,7 +413,7 @@ describe("security: the shape of a request", () => {
   });
 
   describe("paging params are bounded integers", () => {
-    const lists = ["/api/products", "/api/orders", "/api/notifications"];
+    const lists = ["/api/products", "/api/orders", "/api/notifications", "/api/payments"];
 
     it.each(lists)(
       "422 on %s for page=9e35, a page past the last, fractions and bad sizes",
