@@ -112,18 +112,25 @@ describe("security: the shape of a request", () => {
     });
 
     it("with CORS on: answers the preflight only, and nothing is registered or deleted", async () => {
-      const saved = process.env.CORS_ORIGINS;
+      const saved = { cors: process.env.CORS_ORIGINS, namespace: process.env.NAMESPACE };
       process.env.CORS_ORIGINS = "https://shop.example.com";
       let cors: TestSystem | undefined;
       try {
-        // The gateway reads CORS_ORIGINS when its module loads: a fresh copy of the modules.
+        // The gateway reads CORS_ORIGINS when its module loads: a fresh copy of the modules,
+        // whose node ids start again, so on a transporter it gets a namespace of its own.
+        process.env.NAMESPACE = `${saved.namespace ?? "t"}-cors`;
         await jest.isolateModulesAsync(async () => {
           const fresh = await import("../helpers/system");
           cors = await fresh.startSystem();
         });
       } finally {
-        if (saved === undefined) delete process.env.CORS_ORIGINS;
-        else process.env.CORS_ORIGINS = saved;
+        for (const [key, value] of [
+          ["CORS_ORIGINS", saved.cors],
+          ["NAMESPACE", saved.namespace],
+        ] as const) {
+          if (value === undefined) delete process.env[key];
+          else process.env[key] = value;
+        }
       }
       try {
         const corsAdmin = await cors!.adminToken();
