@@ -32,8 +32,8 @@ export function jsonDepth(text: Buffer): number {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (inString) {
-      if (c === 0x5c)
-        i++; // a backslash escapes the next byte
+      // A backslash escapes the next byte, so `\"` does not end the string.
+      if (c === 0x5c) i++;
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) deepest = Math.max(deepest, ++depth);
