@@ -1,11 +1,11 @@
 /**
  * api: the moleculer-web gateway, the only door. Explicit aliases only (`mappingPolicy:
  * "restrict"`), authentication and role authorization declared on the actions (`auth`), the
- * contract's error bodies, CORS, security headers, a body size limit, rate limits shared by every
- * replica (services/api/rate-limit.ts), health endpoints and the OpenAPI document generated from
- * the aliases and the actions' param schemas. Refuses to start if a route asks for
- * authentication or authorization and the method is missing (moleculer-web would silently
- * turn the check off).
+ * contract's error bodies, CORS, security headers, the request-shape rules and the bounded JSON
+ * body parser (services/api/request-shape.ts), rate limits shared by every replica
+ * (services/api/rate-limit.ts), health endpoints and the OpenAPI document generated from the
+ * aliases and the actions' param schemas. Refuses to start if a route asks for authentication
+ * or authorization and the method is missing (moleculer-web would silently turn the check off).
  */
 import { countDomain } from "../lib/metrics";
 import type { IncomingMessage, ServerResponse } from "node:http";
