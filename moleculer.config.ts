@@ -3,13 +3,14 @@
  * embedded default (`npm start`: one process, no transporter) and every cluster split.
  */
 import os from "node:os";
-import { Cachers, Validators, type BrokerOptions, type Errors } from "moleculer";
+import { Cachers, type BrokerOptions, type Errors } from "moleculer";
 import { guardCleans } from "./lib/cache-guard";
 import { keygen } from "./lib/cache-keys";
 import { config, type AppConfig } from "./lib/config";
 import { redactUrl } from "./lib/redact";
 import { shouldRetry } from "./lib/retry";
 import { textValidatorOptions } from "./lib/text";
+import { StrictValidator } from "./lib/validator";
 import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
 import { FaultsMiddleware, parseRules } from "./middlewares/faults";
 import { CallerCacheMiddleware } from "./middlewares/caller-cache";
@@ -152,9 +153,10 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
     // in co-located splits this skips the transporter entirely.
     registry: { strategy: "RoundRobin", preferLocal: true },
 
-    // fastest-validator plus the `text` and `emailAddress` rules: lengths in characters, emails
-    // normalised (lib/text.ts).
-    validator: new Validators.Fastest(textValidatorOptions),
+    // fastest-validator plus the `text` and `emailAddress` rules (lengths in characters, emails
+    // normalised: lib/text.ts), refusing null (unless nullable) and arrays for scalars
+    // (lib/validator.ts).
+    validator: new StrictValidator(textValidatorOptions),
 
     // Fault injection (FAULTS, and the REPL's `faults` command on every node); with no rule
     // active it costs one property read per call.

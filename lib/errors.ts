@@ -73,3 +73,17 @@ export class ServiceUnavailableError extends Errors.MoleculerError {
     this.name = "ServiceUnavailableError";
   }
 }
+
+const BODY_ERROR_NAMES: Record<400 | 413 | 415, string> = {
+  400: "BadRequestError",
+  413: "PayloadTooLargeError",
+  415: "UnsupportedMediaTypeError",
+};
+
+/** A request body the gateway refuses to read: malformed (400), too large (413), unsupported (415). */
+export class RequestBodyError extends Errors.MoleculerClientError {
+  constructor(status: 400 | 413 | 415, message: string) {
+    super(message, status, "INVALID_REQUEST");
+    this.name = BODY_ERROR_NAMES[status];
+  }
+}

@@ -70,13 +70,21 @@ export function toErrorBody(raw: unknown): ErrorBody {
       type: "INVALID_REQUEST",
     };
   }
-  if (fromBodyParser || type === "INVALID_REQUEST_BODY") {
+  // The gateway's own body errors (RequestBodyError) carry a message written for clients.
+  const ours = type === "INVALID_REQUEST" && Boolean(err.message);
+  if (code === 415) {
     return {
-      name: "BadRequestError",
-      message: type === "entity.parse.failed" ? "Malformed JSON body" : "Unreadable request body",
-      code: 400,
+      name: "UnsupportedMediaTypeError",
+      message: ours ? err.message! : "Unsupported media type or encoding",
+      code: 415,
       type: "INVALID_REQUEST",
     };
+  }
+  if (fromBodyParser || type === "INVALID_REQUEST_BODY" || ours) {
+    let message = "Unreadable request body";
+    if (ours) message = err.message!;
+    else if (type === "entity.parse.failed") message = "Malformed JSON body";
+    return { name: "BadRequestError", message, code: 400, type: "INVALID_REQUEST" };
   }
   if (UNAVAILABLE_TYPES.has(type) || code === 503 || code === 504) return unavailable();
   if (UNAUTHORIZED_TYPES.has(type) || code === 401) {

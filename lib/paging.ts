@@ -7,8 +7,22 @@ export interface Page<T> {
   totalPages: number;
 }
 
+/**
+ * The last page a client may ask for: deeper pages are a full scan to skip (page × pageSize rows)
+ * and no user pages that far; without a bound `page=9e35` passed as an "integer".
+ */
+export const MAX_PAGE = 10_000;
+
 export const pagingParams = {
-  page: { type: "number", integer: true, min: 1, convert: true, optional: true, default: 1 },
+  page: {
+    type: "number",
+    integer: true,
+    min: 1,
+    max: MAX_PAGE,
+    convert: true,
+    optional: true,
+    default: 1,
+  },
   pageSize: {
     type: "number",
     integer: true,

@@ -1,11 +1,11 @@
 /**
  * api: the moleculer-web gateway, the only door. Explicit aliases only (`mappingPolicy:
  * "restrict"`), authentication and role authorization declared on the actions (`auth`), the
- * contract's error bodies, CORS, security headers, a body size limit, rate limits shared by every
- * replica (services/api/rate-limit.ts), health endpoints and the OpenAPI document generated from
- * the aliases and the actions' param schemas. Refuses to start if a route asks for
- * authentication or authorization and the method is missing (moleculer-web would silently
- * turn the check off).
+ * contract's error bodies, CORS, security headers, the request-shape rules and the bounded JSON
+ * body parser (services/api/request-shape.ts), rate limits shared by every replica
+ * (services/api/rate-limit.ts), health endpoints and the OpenAPI document generated from the
+ * aliases and the actions' param schemas. Refuses to start if a route asks for authentication
+ * or authorization and the method is missing (moleculer-web would silently turn the check off).
  */
 import { countDomain } from "../lib/metrics";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -30,6 +30,7 @@ import {
 import { clientAddress, trustedProxies } from "./api/client-ip";
 import { isManagedStore, rateLimitStore } from "./api/rate-limit";
 import { JSON_TEXT_OPTION } from "../middlewares/caller-cache";
+import { jsonBody, requestShape } from "./api/request-shape";
 import { buildOpenApi, type ActionDoc, type JsonSchema, type StaticOperation } from "./api/openapi";
 
 /** The REST contract (../shared/API.md): path → action. Nothing else is reachable. */
@@ -204,7 +205,10 @@ const apiRoute: Omit<ApiRouteSchema, "path"> = {
   autoAliases: false,
   authentication: true,
   authorization: true,
-  bodyParsers: { json: { strict: true, limit: cfg.bodyLimit }, urlencoded: false },
+  // One JSON parser of our own (services/api/request-shape.ts): depth and prototype keys
+  // checked, and every failure a 400, 413 or 415.
+  bodyParsers: false,
+  use: [jsonBody(cfg.bodyLimit)],
   // The gateway only writes answers out as JSON: a cached answer read here can stay the text
   // stored in Redis (middlewares/caller-cache.ts).
   callOptions: { [JSON_TEXT_OPTION]: true } as ApiRouteSchema["callOptions"],
@@ -252,7 +256,13 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   settings: {
     port: cfg.port,
     ip: "0.0.0.0",
-    use: [securityHeaders],
+    use: [
+      securityHeaders,
+      requestShape(cfg.corsOrigins.length > 0, [
+        ...Object.keys(publicAliases()),
+        ...OPERATIONS.map((op) => `${op.method} ${op.path}`),
+      ]),
+    ],
     cors: corsOptions(cfg.corsOrigins),
     log4XXResponses: false,
     logRequest: "debug",

@@ -14,6 +14,7 @@
 import { countDomain } from "../lib/metrics";
 import type { Context, ServiceSettingSchema } from "moleculer";
 import { config } from "../lib/config";
+import { pagingParams, type Page } from "../lib/paging";
 import { defineService } from "../lib/define-service";
 import type { GatewayMeta } from "../lib/auth";
 import {
@@ -105,12 +106,20 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
   actions: {
     list: {
       auth: "user",
-      params: { $$strict: "remove", orderId: { type: "string", min: 1, max: 64, optional: true } },
-      async handler(ctx: Context<{ orderId?: string }, GatewayMeta>): Promise<{ rows: Payment[] }> {
+      params: {
+        $$strict: "remove",
+        ...pagingParams,
+        orderId: { type: "string", min: 1, max: 64, optional: true },
+      },
+      async handler(
+        ctx: Context<{ page: number; pageSize: number; orderId?: string }, GatewayMeta>,
+      ): Promise<Page<Payment>> {
+        const { page, pageSize, orderId } = ctx.params;
         const query: Query = { userId: ctx.meta.user!.id };
-        if (ctx.params.orderId) query.orderId = ctx.params.orderId;
-        const docs = await this.store.find({ query, sort: ["-createdAt", "-_id"], limit: 100 });
-        return { rows: docs.map((d) => this.publicPayment(d as PaymentDoc)) };
+        if (orderId) query.orderId = orderId;
+        return this.store.findPage(query, ["-createdAt", "-_id"], page, pageSize, (d) =>
+          this.publicPayment(d as PaymentDoc),
+        );
       },
     },
 

@@ -226,6 +226,7 @@ const ERROR_RESPONSES: Record<string, string> = {
   "403": "Authenticated but not allowed",
   "404": "Unknown route or id",
   "413": "Request body too large",
+  "415": "Body not application/json, or an unsupported encoding or charset",
   "422": "Validation failed",
   "429": "Rate limit exceeded",
   "503": "A needed service is unavailable",
@@ -270,6 +271,7 @@ function operationFor(
     };
     errors.add("400");
     errors.add("413");
+    errors.add("415");
   } else {
     for (const name of rest) {
       parameters.push({

@@ -9,14 +9,8 @@ import { config } from "../../lib/config";
 import { API_ALIASES } from "../../services/api.service";
 import { SERVICE_SCHEMAS } from "../../services";
 import { startSystem, type TestSystem } from "../helpers/system";
+import { expectContractError, type ErrorBody } from "../helpers/contract-errors";
 
-interface ErrorBody {
-  name: string;
-  message: string;
-  code: number;
-  type: string;
-  data?: Array<{ field: string; message: string; type: string }>;
-}
 interface User {
   id: string;
   email: string;
@@ -31,16 +25,6 @@ interface Product {
 }
 
 const UNAUTHORIZED = { code: 401, type: "UNAUTHORIZED", name: "UnauthorizedError" };
-
-/** Only the contract's keys: no stack, no driver message, no node id. */
-function expectContractError(body: unknown, code: number, type: string): void {
-  const err = body as ErrorBody;
-  expect(err).toMatchObject({ code, type });
-  expect(Object.keys(err).sort()).toEqual(
-    (err.data === undefined ? [] : ["data"]).concat(["code", "message", "name", "type"]).sort(),
-  );
-  expect(JSON.stringify(err)).not.toMatch(/stack|at \w+ \(|node_modules|Mongo|nedb|nodeID/i);
-}
 
 function base64url(value: object): string {
   return Buffer.from(JSON.stringify(value)).toString("base64url");

@@ -4,6 +4,7 @@ import {
   ConflictError,
   NotFoundError,
   OutOfStockError,
+  RequestBodyError,
   ServiceUnavailableError,
   ValidationError,
 } from "../../lib/errors";
@@ -96,9 +97,9 @@ describe("gateway error bodies", () => {
     expect(
       toErrorBody(bodyParserError(415, "charset.unsupported", 'unsupported charset "X"')),
     ).toEqual({
-      name: "BadRequestError",
-      message: "Unreadable request body",
-      code: 400,
+      name: "UnsupportedMediaTypeError",
+      message: "Unsupported media type or encoding",
+      code: 415,
       type: "INVALID_REQUEST",
     });
     // API.md lists 413 in the INVALID_REQUEST row.
@@ -110,5 +111,13 @@ describe("gateway error bodies", () => {
       code: 413,
       type: "INVALID_REQUEST",
     });
+  });
+
+  it("keeps the gateway's own body errors with their status and message", () => {
+    for (const status of [400, 413, 415] as const) {
+      const body = toErrorBody(new RequestBodyError(status, `refused with ${status}`));
+      expect(body).toMatchObject({ code: status, type: "INVALID_REQUEST" });
+      if (status !== 413) expect(body.message).toBe(`refused with ${status}`);
+    }
   });
 });

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Fuzzes the API with schemathesis (all checks) against a live gateway on the embedded default,
+# three times: anonymous, as a customer, as an admin. Fails when any response is a 5xx; the other
+# checks' findings are printed and counted but do not fail the run.
+#
+#   bash tools/fuzz.sh            (needs `npm run build` first: it starts dist/main.js)
+#
+# FUZZ_MAX_TIME (seconds per identity, default 60) and FUZZ_MAX_EXAMPLES (per operation, default
+# 40) bound the run; FUZZ_VENV (default .ci/state/venv) is reused when it already has schemathesis.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCHEMATHESIS_VERSION=4.32.5
+venv=$(realpath -m "${FUZZ_VENV:-.ci/state/venv}")
+max_time=${FUZZ_MAX_TIME:-60}
+max_examples=${FUZZ_MAX_EXAMPLES:-40}
+out=$(realpath -m "${FUZZ_OUT:-.ci/state/fuzz}")
+started=$(date +%s)
+say() { printf '[fuzz %3ss] %s\n' "$(($(date +%s) - started))" "$*"; }
+
+# schemathesis needs Python 3.12+ (Debian's python3 is 3.11): the first one found.
+find_python() {
+  local candidate
+  for candidate in python3.13 python3.12 "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3 python3; do
+    command -v "$candidate" >/dev/null 2>&1 || [ -x "$candidate" ] || continue
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+      echo "$candidate"
+      return
+    fi
+  done
+  return 1
+}
+
+if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  python=$(find_python) || { echo "fuzz: no Python 3.12+ found (schemathesis needs it)"; exit 1; }
+  say "creating $venv with $("$python" --version) and schemathesis $SCHEMATHESIS_VERSION"
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+[ -f dist/main.js ] || { echo "fuzz: dist/main.js is missing: run npm run build first"; exit 1; }
+
+rm -rf "$out"
+mkdir -p "$out"
+data_dir=$(mktemp -d)
+port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+admin_email="fuzz-admin@example.com"
+admin_password="fuzz-admin-password-1"
+
+say "starting the gateway on $base (embedded default, data in $data_dir)"
+env -u TRANSPORTER -u CACHER -u MONGO_URI \
+  PORT="$port" DATA_DIR="$data_dir" NAMESPACE="fuzz-$$" METRICS=false LOGLEVEL=warn \
+  JWT_SECRET="fuzz-$(head -c 24 /dev/urandom | base64)" \
+  ADMIN_EMAIL="$admin_email" ADMIN_PASSWORD="$admin_password" \
+  RATE_LIMIT_MAX=100000000 RATE_LIMIT_AUTH_MAX=100000000 PAYMENT_SLOW_MS=200 \
+  node_modules/.bin/node --experimental-async-context-frame dist/main.js >"$out/gateway.log" 2>&1 &
+gateway=$!
+cleanup() {
+  kill "$gateway" 2>/dev/null || true
+  wait "$gateway" 2>/dev/null || true
+  rm -rf "$data_dir"
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 120); do
+  curl -fsS "$base/health/ready" >/dev/null 2>&1 && break
+  kill -0 "$gateway" 2>/dev/null || { cat "$out/gateway.log"; echo "fuzz: the gateway exited"; exit 1; }
+  sleep 0.5
+done
+curl -fsS "$base/health/ready" >/dev/null || { echo "fuzz: the gateway never became ready"; exit 1; }
+
+token_of() { "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["token"])'; }
+admin_token=$(curl -fsS -H 'content-type: application/json' \
+  -d "{\"email\":\"$admin_email\",\"password\":\"$admin_password\"}" "$base/api/auth/login" | token_of)
+customer_token=$(curl -fsS -H 'content-type: application/json' \
+  -d '{"email":"fuzz-customer@example.com","password":"fuzz-customer-1","name":"Fuzz"}' \
+  "$base/api/auth/register" | token_of)
+say "tokens: admin and customer obtained"
+
+# One identity: schemathesis with all checks, its responses recorded as HAR for the 5xx count.
+fuzz() {
+  local who=$1
+  shift
+  say "schemathesis as $who (max ${max_time}s, ${max_examples} examples per operation)"
+  local status=0
+  # Run inside $out: schemathesis keeps its cache of past failures in ./.schemathesis.
+  (cd "$out" && "$venv/bin/schemathesis" run "$base/api/openapi.json" --checks all \
+    --workers 2 --max-time "$max_time" --max-examples "$max_examples" --request-timeout 15 \
+    --seed 1 --suppress-health-check all --warnings off --no-color \
+    --report har,junit --report-har-path "$who.har" --report-junit-path "$who.xml" \
+    "$@" >"$who.log" 2>&1) || status=$?
+  tail -n 25 "$out/$who.log" | sed "s/^/  [$who] /"
+  echo "$status" >"$out/$who.status"
+}
+
+fuzz anonymous
+fuzz customer -H "Authorization: Bearer $customer_token"
+fuzz admin -H "Authorization: Bearer $admin_token"
+
+# Every response of the three runs, from the HAR files: how many, how many 5xx (and which).
+"$venv/bin/python" - "$out" <<'PY' >"$out/summary.txt"
+import json, pathlib, sys
+out = pathlib.Path(sys.argv[1])
+total = errors = empty = 0
+seen = {}
+for who in ("anonymous", "customer", "admin"):
+    har = out / f"{who}.har"
+    entries = json.loads(har.read_text())["log"]["entries"] if har.exists() else []
+    fives = [e for e in entries if e["response"]["status"] >= 500]
+    total += len(entries)
+    errors += len(fives)
+    empty += len(entries) == 0
+    print(f"{who}: {len(entries)} requests, {len(fives)} 5xx")
+    for e in fives:
+        key = (e["request"]["method"], e["request"]["url"].split("?")[0], e["response"]["status"])
+        seen[key] = seen.get(key, 0) + 1
+for (method, url, status), n in sorted(seen.items()):
+    print(f"  5xx: {status} {method} {url} x{n}")
+print(f"TOTAL {total} {errors} {empty}")
+PY
+sed '/^TOTAL/d' "$out/summary.txt"
+read -r _ total fives empty < <(grep '^TOTAL' "$out/summary.txt")
+findings=0
+for who in anonymous customer admin; do
+  [ "$(cat "$out/$who.status")" = "0" ] || findings=$((findings + 1))
+done
+logged=$(grep -c 'failed:' "$out/gateway.log" || true)
+
+echo "fuzz: $total requests, $fives 5xx, $logged 5xx logged by the gateway, $empty of 3 runs sent nothing, $findings of 3 runs with other findings (reports in $out)"
+# A run that sent nothing proves nothing: it fails too.
+[ "$empty" -eq 0 ] && [ "$fives" -eq 0 ] && [ "$logged" -eq 0 ]
