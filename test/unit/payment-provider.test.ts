@@ -49,9 +49,26 @@ describe("test payment provider", () => {
     );
   });
 
-  it("refunds once per idempotency key", async () => {
+  it("refunds once per idempotency key: a repeated key gets the first refund back", async () => {
     const provider = createTestProvider({ slowMs: 0 });
-    const req = { idempotencyKey: "refund:o1", chargeId: "ch_1", amount: 100 };
-    expect(await provider.refund(req)).toEqual(await provider.refund(req));
+    const first = await provider.refund({
+      idempotencyKey: "refund:o1",
+      chargeId: "ch_1",
+      amount: 100,
+    });
+    // The same key with another charge: the provider answers the first refund, it does not
+    // make a second one.
+    const repeated = await provider.refund({
+      idempotencyKey: "refund:o1",
+      chargeId: "ch_2",
+      amount: 100,
+    });
+    const other = await provider.refund({
+      idempotencyKey: "refund:o2",
+      chargeId: "ch_2",
+      amount: 100,
+    });
+    expect(repeated).toEqual(first);
+    expect(other.refundId).not.toBe(first.refundId);
   });
 });
