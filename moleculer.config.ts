@@ -6,7 +6,7 @@ import os from "node:os";
 import { Cachers, type BrokerOptions, type Errors } from "moleculer";
 import { guardCleans } from "./lib/cache-guard";
 import { config, type AppConfig } from "./lib/config";
-import { shouldRetry } from "./lib/retry";
+import { RanActionErrors, shouldRetry } from "./lib/retry";
 import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
 import { FaultsMiddleware, parseRules } from "./middlewares/faults";
 import { CallerCacheMiddleware } from "./middlewares/caller-cache";
@@ -124,6 +124,9 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
     // Fault injection (FAULTS, and the REPL's `faults` command on every node); with no rule
     // active it costs one property read per call.
     middlewares: [
+      // Innermost: an error leaving a handler that ran is not retried unless the action is
+      // safe to repeat (lib/retry.ts).
+      RanActionErrors,
       ...(cfg.logFormat === "json" ? [LogContextMiddleware] : []),
       FaultsMiddleware(parseRules(cfg.faults)),
       // Cached actions called on another node are read from the shared Redis cache first: no
