@@ -8,7 +8,7 @@ import { guardCleans } from "./lib/cache-guard";
 import { keygen } from "./lib/cache-keys";
 import { config, type AppConfig } from "./lib/config";
 import { redactUrl } from "./lib/redact";
-import { shouldRetry } from "./lib/retry";
+import { RanActionErrors, shouldRetry } from "./lib/retry";
 import { textValidatorOptions } from "./lib/text";
 import { StrictValidator } from "./lib/validator";
 import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
@@ -161,6 +161,9 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
     // Fault injection (FAULTS, and the REPL's `faults` command on every node); with no rule
     // active it costs one property read per call.
     middlewares: [
+      // Innermost: an error leaving a handler that ran is not retried unless the action is
+      // safe to repeat (lib/retry.ts).
+      RanActionErrors,
       ...(cfg.logFormat === "json" ? [LogContextMiddleware] : []),
       FaultsMiddleware(parseRules(cfg.faults)),
       // Cached actions called on another node are read from the shared Redis cache first: no

@@ -65,8 +65,12 @@ describe("the cache after a write that races a read", () => {
     db.set("b", "old");
     let open!: () => void;
     gate = new Promise<void>((resolve) => (open = resolve));
+    const started = handlerRuns;
     const slow = read("b"); // misses, reads "old", waits at the gate
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(
+      async () => handlerRuns,
+      (runs) => runs > started,
+    );
 
     await broker.call("racer.write", { id: "b", value: "new" });
     gate = null;

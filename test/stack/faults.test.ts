@@ -121,6 +121,7 @@ describe("fault injection through the REPL's faults command", () => {
     expect(orders.filter((o) => o.status !== "confirmed")).toEqual([]);
     const faulty = orders.filter((o) => during.accepted.has(o._id));
     const healthy = orders.filter((o) => after.accepted.has(o._id));
+    expect([faulty.length, healthy.length]).toEqual([30, 20]);
     const redrives = (o: OrderRecord) => (o as OrderRecord & { redrives?: number }).redrives ?? 0;
     expect(faulty.some((o) => redrives(o) > 0)).toBe(true);
 

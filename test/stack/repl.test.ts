@@ -105,10 +105,13 @@ describe("npm run repl against a cluster", () => {
       json: { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" },
     });
     expect(order.status).toBe(201);
-    await new Promise((r) => setTimeout(r, 800)); // past its step deadline
-
-    const stuck = await repl.run("stuck", /stuck order\(s\)|No stuck orders/);
-    expect(stuck).toContain(order.body.id);
+    // Listed once its step deadline has passed (no sleep: asked until it shows, with a deadline).
+    const stuck = await waitFor(
+      () => repl.run("stuck", /stuck order\(s\)|No stuck orders/),
+      (text) => text.includes(order.body.id),
+      10_000,
+      200,
+    );
     expect(stuck).toMatch(/pending/);
 
     const counts = await repl.run("counts", /documents/);

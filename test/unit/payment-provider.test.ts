@@ -23,11 +23,22 @@ describe("test payment provider", () => {
     expect(provider.chargeCount).toBe(1);
   });
 
-  it("charges tok_slow after PAYMENT_SLOW_MS", async () => {
-    const provider = createTestProvider({ slowMs: 150 });
-    const started = Date.now();
-    expect((await provider.charge(charge("tok_slow"))).ok).toBe(true);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+  it("charges tok_slow after PAYMENT_SLOW_MS, not before", async () => {
+    jest.useFakeTimers();
+    try {
+      const provider = createTestProvider({ slowMs: 150 });
+      let result: { ok: boolean } | null = null;
+      const charged = provider.charge(charge("tok_slow")).then((r) => (result = r));
+      await jest.advanceTimersByTimeAsync(149);
+      expect(result).toBeNull();
+      expect(provider.chargeCount).toBe(0);
+      await jest.advanceTimersByTimeAsync(1);
+      await charged;
+      expect(result).toMatchObject({ ok: true });
+      expect(provider.chargeCount).toBe(1);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it("answers a repeated idempotency key with the first outcome and no second charge", async () => {
@@ -49,9 +60,26 @@ describe("test payment provider", () => {
     );
   });
 
-  it("refunds once per idempotency key", async () => {
+  it("refunds once per idempotency key: a repeated key gets the first refund back", async () => {
     const provider = createTestProvider({ slowMs: 0 });
-    const req = { idempotencyKey: "refund:o1", chargeId: "ch_1", amount: 100 };
-    expect(await provider.refund(req)).toEqual(await provider.refund(req));
+    const first = await provider.refund({
+      idempotencyKey: "refund:o1",
+      chargeId: "ch_1",
+      amount: 100,
+    });
+    // The same key with another charge: the provider answers the first refund, it does not
+    // make a second one.
+    const repeated = await provider.refund({
+      idempotencyKey: "refund:o1",
+      chargeId: "ch_2",
+      amount: 100,
+    });
+    const other = await provider.refund({
+      idempotencyKey: "refund:o2",
+      chargeId: "ch_2",
+      amount: 100,
+    });
+    expect(repeated).toEqual(first);
+    expect(other.refundId).not.toBe(first.refundId);
   });
 });

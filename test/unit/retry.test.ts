@@ -1,5 +1,7 @@
-import { Errors } from "moleculer";
-import { SAFE_TO_REPEAT, shouldRetry } from "../../lib/retry";
+import { Errors, ServiceBroker } from "moleculer";
+import { RanActionErrors, SAFE_TO_REPEAT, shouldRetry } from "../../lib/retry";
+import { brokerOptions } from "../../moleculer.config";
+import { config } from "../../lib/config";
 import { SERVICE_SCHEMAS } from "../../services";
 
 describe("retry policy", () => {
@@ -39,5 +41,31 @@ describe("retry policy", () => {
     expect(shouldRetry(new Errors.MoleculerClientError("bad", 422, "VALIDATION_ERROR"))).toBe(
       false,
     );
+  });
+
+  it("does not repeat an action whose handler ran, whatever inner call failed inside it", async () => {
+    const broker = new ServiceBroker({
+      ...brokerOptions(config()),
+      transporter: null,
+      logger: false,
+      middlewares: [RanActionErrors],
+    });
+    const runs: Record<string, number> = {};
+    // Both handlers fail the way a timed-out inner read does: a retryable REQUEST_TIMEOUT
+    // naming a read that is safe to repeat.
+    const failing = (name: string) => () => {
+      runs[name] = (runs[name] ?? 0) + 1;
+      throw new Errors.RequestTimeoutError({ action: "products.list", nodeID: "n" });
+    };
+    broker.createService({ name: "orders", actions: { create: failing("orders.create") } });
+    broker.createService({ name: "products", actions: { get: failing("products.get") } });
+    await broker.start();
+    try {
+      await expect(broker.call("orders.create")).rejects.toMatchObject({ type: "REQUEST_TIMEOUT" });
+      await expect(broker.call("products.get")).rejects.toMatchObject({ type: "REQUEST_TIMEOUT" });
+      expect(runs).toEqual({ "orders.create": 1, "products.get": 3 });
+    } finally {
+      await broker.stop();
+    }
   });
 });
