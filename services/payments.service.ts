@@ -245,6 +245,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         token: doc.paymentToken ?? "",
         amount: doc.amount,
         currency: doc.currency,
+        metadata: { orderId: doc.orderId, attempt: doc.attempts },
       });
       const set: Record<string, unknown> = result.ok
         ? { status: "succeeded", chargeId: result.chargeId }
@@ -318,6 +319,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
   },
 
   created() {
-    this.provider = createTestProvider({ slowMs: config().payments.slowMs });
+    const { slowMs, chargeLog } = config().payments;
+    this.provider = createTestProvider({ slowMs, chargeLog });
   },
 });
