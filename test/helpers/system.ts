@@ -69,8 +69,9 @@ export async function startSystem(
   groups.forEach((group, i) => group.forEach((schema) => brokers[i].createService(schema)));
   const [broker] = brokers;
   try {
-    // Services first, then the gateway, which waits until it sees them over the transporter.
-    for (const b of [...brokers].reverse()) await b.start();
+    // The gateway first (its Redis clients connect while the services start), then the
+    // services; the gateway then waits until it sees them over the transporter.
+    for (const b of brokers) await b.start();
     if (split)
       await broker.waitForServices(
         groups[1].map((schema) => schema.name!),
