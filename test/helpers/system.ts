@@ -11,7 +11,7 @@
  */
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
-import { ServiceBroker } from "moleculer";
+import { ServiceBroker, type Service } from "moleculer";
 import { brokerOptions } from "../../moleculer.config";
 import { config, resetConfig } from "../../lib/config";
 import { selectServices } from "../../services";
@@ -22,6 +22,8 @@ export interface TestSystem {
   broker: ServiceBroker;
   /** Every broker of the system: the gateway's first. */
   brokers: ServiceBroker[];
+  /** The running instance of a service, from whichever broker of the system runs it. */
+  service(name: string): Service | undefined;
   baseUrl: string;
   http: Client;
   /** Logs in as the admin of ADMIN_EMAIL/ADMIN_PASSWORD and returns the token. */
@@ -96,6 +98,7 @@ export async function startSystem(
   return {
     broker,
     brokers,
+    service: (name) => brokers.map((b) => b.getLocalService(name)).find((svc) => svc !== undefined),
     baseUrl,
     http,
     async adminToken() {
