@@ -10,7 +10,11 @@
  * invariants are checked on the services' own collections:
  *
  *   1. every order a gateway accepted (200/201) ends confirmed or cancelled, nothing pending;
- *   2. no order has two charges (one payment per order; confirmed ⇔ payment succeeded);
+ *   2. no order has two charges: the provider's charge log (PAYMENT_CHARGE_LOG, appended by
+ *      every payments process, killed or not) holds exactly one charge, for its amount, per
+ *      order whose payment succeeded or was refunded and none for any other, made by an attempt
+ *      its payment counts (`attempts`: more than one after a resumed crash); one payment per
+ *      order; confirmed ⇔ payment succeeded;
  *   3. stock is conserved per product: initial − confirmed quantities = stock, and only
  *      confirmed orders still hold a reservation;
  *   4. no HTTP answer was a 5xx other than 503. Connection errors from a killed gateway are
@@ -26,6 +30,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { config, loadToolConfig, resetConfig } from "../lib/config";
+import { readChargeLog } from "../services/payments/provider";
 import { Cluster, ROOT } from "./cluster";
 import { openProbe } from "./db-probe";
 import { clusterEnv, request, runData, runScript, seed, sleep, startNode, waitReady } from "./shop";
@@ -94,7 +99,10 @@ interface OrderDoc {
 }
 interface PaymentDoc {
   orderId: string;
+  amount: number;
   status: string;
+  /** Provider calls made for it: more than one when a charge was resumed after a crash. */
+  attempts: number;
 }
 interface ProductDoc {
   _id: string;
@@ -116,7 +124,14 @@ async function main(): Promise<number> {
   }
   const tag = `chaos${randomBytes(3).toString("hex")}`;
   const data = runData(app, tag, tools.keepData);
-  const cluster = new Cluster(clusterEnv(data, SAGA_ENV), tag);
+  // Kept beside the process logs of the run (see the end of main).
+  const logs = path.join(ROOT, "bench", "results", "logs", tag);
+  fs.mkdirSync(logs, { recursive: true });
+  const chargeLog = path.join(logs, "charges.jsonl");
+  const cluster = new Cluster(
+    clusterEnv(data, { ...SAGA_ENV, PAYMENT_CHARGE_LOG: chargeLog }),
+    tag,
+  );
   // Two generators: the victims and their timing do not depend on how many orders went out.
   const rand = random(tools.chaos.seed);
   const trafficRand = random(tools.chaos.seed + 1);
@@ -281,10 +296,39 @@ async function main(): Promise<number> {
         if (o.status === "confirmed") return p?.status !== "succeeded";
         return p !== undefined && !["failed", "refunded"].includes(p.status);
       });
+      // The provider's side: what it charged, whichever process asked and however often.
+      const charges = readChargeLog(chargeLog);
+      const chargedAmounts = new Map<string, number[]>();
+      for (const c of charges) {
+        chargedAmounts.set(c.idempotencyKey, [
+          ...(chargedAmounts.get(c.idempotencyKey) ?? []),
+          c.amount,
+        ]);
+      }
+      const wrongCharges = [...new Set([...orders.map((o) => o._id), ...chargedAmounts.keys()])]
+        .map((orderId) => {
+          const p = perOrder.get(orderId)?.[0];
+          const expected = p && ["succeeded", "refunded"].includes(p.status) ? [p.amount] : [];
+          const actual = chargedAmounts.get(orderId) ?? [];
+          return { orderId, expected, actual };
+        })
+        .filter((c) => JSON.stringify(c.expected) !== JSON.stringify(c.actual));
+      // A charge resumed after a crash is counted in its payment's attempts, and the attempt
+      // that charged is one of them.
+      const resumed = payments.filter((p) => p.attempts > 1);
+      const uncounted = charges.filter(
+        (c) => (c.attempt ?? 1) > (perOrder.get(c.idempotencyKey)?.[0]?.attempts ?? 0),
+      );
       checks.push({
         name: "no order has two charges",
-        ok: doubled.length === 0 && mismatched.length === 0,
-        detail: `${payments.length} payments, ${doubled.length} orders with more than one, ${mismatched.length} disagreeing with their order`,
+        ok:
+          doubled.length === 0 &&
+          mismatched.length === 0 &&
+          wrongCharges.length === 0 &&
+          uncounted.length === 0,
+        detail: `${charges.length} charges at the provider, ${wrongCharges.length} orders charged other than once per successful payment${
+          wrongCharges.length ? ` (${JSON.stringify(wrongCharges.slice(0, 3))})` : ""
+        }; ${resumed.length} payments resumed after a crash, ${uncounted.length} charges by an attempt their payment does not count; ${payments.length} payments, ${doubled.length} orders with more than one, ${mismatched.length} disagreeing with their order`,
       });
 
       const confirmed = orders.filter((o) => o.status === "confirmed");
@@ -363,8 +407,7 @@ async function main(): Promise<number> {
     }
   } finally {
     await cluster.stopAll();
-    // Every process's log, for the post-mortem of a run.
-    const logs = path.join(ROOT, "bench", "results", "logs", tag);
+    // Every process's log, for the post-mortem of a run (beside the charge log).
     cluster.saveLogs(logs);
     log(`process logs: ${path.relative(ROOT, logs)}`);
     await data

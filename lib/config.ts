@@ -59,7 +59,15 @@ export interface AppConfig {
     /** How long a saga step may take before the sweeper re-emits its event. */
     stepDeadlineMs: number;
   };
-  payments: { slowMs: number };
+  payments: {
+    slowMs: number;
+    /**
+     * PAYMENT_CHARGE_LOG: a file the test provider appends one JSON line to per charge it
+     * accepted (services/payments/provider.ts), shared by every process; the stack tests and
+     * chaos read it to count charges per order. Unset: no log.
+     */
+    chargeLog: string | null;
+  };
   notifications: { smtpUrl: string | undefined };
   /**
    * Fault injection rules (middlewares/faults.ts) active from the start, `;`-separated, each
@@ -158,7 +166,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       sweeperIntervalMs: int(env.SWEEPER_INTERVAL_MS, 5_000, "SWEEPER_INTERVAL_MS"),
       stepDeadlineMs: int(env.SAGA_STEP_DEADLINE_MS, 10_000, "SAGA_STEP_DEADLINE_MS"),
     },
-    payments: { slowMs: int(env.PAYMENT_SLOW_MS, 2_000, "PAYMENT_SLOW_MS") },
+    payments: {
+      slowMs: int(env.PAYMENT_SLOW_MS, 2_000, "PAYMENT_SLOW_MS"),
+      chargeLog: env.PAYMENT_CHARGE_LOG ? path.resolve(env.PAYMENT_CHARGE_LOG) : null,
+    },
     notifications: { smtpUrl: env.SMTP_URL || undefined },
     faults: env.FAULTS ?? "",
   };

@@ -277,6 +277,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         token: doc.paymentToken ?? "",
         amount: doc.amount,
         currency: doc.currency,
+        metadata: { orderId: doc.orderId, attempt: doc.attempts },
       });
       const set: Record<string, unknown> = result.ok
         ? { status: "succeeded", chargeId: result.chargeId }
@@ -370,6 +371,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
   },
 
   created() {
-    this.provider = createTestProvider({ slowMs: config().payments.slowMs });
+    const { slowMs, chargeLog } = config().payments;
+    this.provider = createTestProvider({ slowMs, chargeLog });
   },
 });

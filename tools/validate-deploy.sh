@@ -115,8 +115,9 @@ validate() {
   tools/.apt/bin/nginx -t -q -p tools/.apt/nginx-prefix -e stderr -c "$PWD/deploy/nginx/nginx.conf"
 
   say "jest: deployment coverage and real-validator tests"
+  # JEST_JSON (set by .ci/run): also write jest's results there, for the CI summary.
   DEPLOY_VALIDATORS=1 npx jest test/unit/deploy-manifests.test.ts test/unit/deploy-nats.test.ts \
-    test/deploy/validators.test.ts
+    test/deploy/validators.test.ts ${JEST_JSON:+--json "--outputFile=$JEST_JSON"}
 }
 
 build_tools

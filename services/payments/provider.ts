@@ -4,7 +4,14 @@
  * request's outcome without a second charge — the payments service uses the order id, so a
  * charge resumed after a crash is not a new charge. (This simulation remembers keys per
  * process; a real provider remembers them for days.)
+ *
+ * With a charge log (PAYMENT_CHARGE_LOG) it also writes down every charge it accepted, one
+ * JSON line appended before the charge is answered, from every process sharing the file: the
+ * provider's side of the books, which the stack tests and `npm run chaos` count per order.
+ * The log is also its memory of keys across processes, as a real provider's is.
  */
+import fs from "node:fs";
+
 export type DeclineReason = "card_declined" | "invalid_token";
 
 export type ChargeResult = { ok: true; chargeId: string } | { ok: false; reason: DeclineReason };
@@ -14,6 +21,37 @@ export interface ChargeRequest {
   token: string;
   amount: number;
   currency: string;
+  /** Kept with the charge, like a real provider's metadata: which order, which attempt. */
+  metadata?: { orderId: string; attempt: number };
+}
+
+/** One line of the charge log: a charge that hit a card. */
+export interface ChargeLogEntry {
+  idempotencyKey: string;
+  chargeId: string;
+  orderId: string | null;
+  amount: number;
+  currency: string;
+  /** The payment's provider call that made it: 1, or more for a charge resumed after a crash. */
+  attempt: number | null;
+  /** The process that accepted it. */
+  pid: number;
+  at: string;
+}
+
+/** The entries of a charge log; none when the file does not exist yet. */
+export function readChargeLog(file: string): ChargeLogEntry[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
+  return text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as ChargeLogEntry);
 }
 
 export interface RefundRequest {
@@ -32,6 +70,8 @@ export interface PaymentProvider {
 export interface TestProviderOptions {
   /** How long `tok_slow` takes (PAYMENT_SLOW_MS). */
   slowMs: number;
+  /** The charge log's path (PAYMENT_CHARGE_LOG); none by default. */
+  chargeLog?: string | null;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -55,7 +95,30 @@ export function createTestProvider(opts: TestProviderOptions): PaymentProvider {
         return { ok: false, reason: "invalid_token" };
     }
     chargeCount++;
-    return { ok: true, chargeId: `ch_${Date.now().toString(36)}_${++seq}` };
+    const chargeId = `ch_${Date.now().toString(36)}_${process.pid}_${++seq}`;
+    if (opts.chargeLog) {
+      const entry: ChargeLogEntry = {
+        idempotencyKey: req.idempotencyKey,
+        chargeId,
+        orderId: req.metadata?.orderId ?? null,
+        amount: req.amount,
+        currency: req.currency,
+        attempt: req.metadata?.attempt ?? null,
+        pid: process.pid,
+        at: new Date().toISOString(),
+      };
+      // Synchronous, one write per line: the line is in the file before anyone hears of the
+      // charge, even if this process is killed right after.
+      fs.appendFileSync(opts.chargeLog, `${JSON.stringify(entry)}\n`);
+    }
+    return { ok: true, chargeId };
+  }
+
+  /** A charge another process (or an earlier life of this one) accepted under this key. */
+  function remembered(key: string): ChargeResult | undefined {
+    if (!opts.chargeLog) return undefined;
+    const entry = readChargeLog(opts.chargeLog).find((e) => e.idempotencyKey === key);
+    return entry && { ok: true, chargeId: entry.chargeId };
   }
 
   return {
@@ -65,7 +128,8 @@ export function createTestProvider(opts: TestProviderOptions): PaymentProvider {
       }
       let result = charges.get(req.idempotencyKey);
       if (!result) {
-        result = decide(req);
+        const earlier = remembered(req.idempotencyKey);
+        result = earlier ? Promise.resolve(earlier) : decide(req);
         charges.set(req.idempotencyKey, result);
       }
       return result;

@@ -171,11 +171,18 @@ describe("checkout through the gateway", () => {
     ]);
   });
 
-  it("cancels before payment at the customer's request and releases the stock at once", async () => {
+  it("cancels during a slow charge at the customer's request: stock back at once, charge refunded", async () => {
     const product = await createProduct(sys.http, admin, 3);
     const buyer = await sys.customer();
     const placed = await order(buyer.token, [{ productId: product.id, quantity: 2 }], "tok_slow");
     expect(await stockOf(sys.http, product.id)).toBe(1);
+    // The slow card's charge is under way at the provider when the customer cancels.
+    await waitFor(
+      () => payments(buyer.token, placed.body.id),
+      (rows) => rows[0]?.status === "processing",
+      SLOW_MS,
+      20,
+    );
     const cancel = await sys.http.post<Order>(`/api/orders/${placed.body.id}/cancel`, {
       token: buyer.token,
     });
@@ -185,6 +192,17 @@ describe("checkout through the gateway", () => {
       cancelReason: "cancelled_by_customer",
     });
     expect(await stockOf(sys.http, product.id)).toBe(3);
+
+    // The charge completes after the cancellation; the customer must not stay charged.
+    const final = await waitForOrder(
+      sys.http,
+      buyer.token,
+      placed.body.id,
+      (o) => o.payment.status === "refunded",
+      SLOW_MS + 5_000,
+    );
+    expect(final.status).toBe("cancelled");
+    expect(await payments(buyer.token, placed.body.id)).toMatchObject([{ status: "refunded" }]);
   });
 
   it("refuses an order it cannot fill with 409 OUT_OF_STOCK and changes no stock", async () => {

@@ -2,7 +2,12 @@
  * A shop split over real processes (test/helpers/cluster.ts) and the steps the stack suites
  * share: start it, place many orders at bounded concurrency, and read the end state.
  */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
 import { Cluster } from "./cluster";
+import { readChargeLog, type ChargeLogEntry } from "../../services/payments/provider";
 import { client, type Client } from "./http";
 import { openProbe, type DbProbe } from "./db-probe";
 import { waitReady } from "../../bench/shop";
@@ -22,6 +27,8 @@ export interface Shop {
   admin: string;
   probe: DbProbe;
   customers: Array<{ id: string; token: string }>;
+  /** Every charge the provider accepted, from every payments process the shop ever ran. */
+  charges(): ChargeLogEntry[];
   stop(): Promise<void>;
 }
 
@@ -31,7 +38,11 @@ export async function startShop(
   customerCount: number,
 ): Promise<Shop> {
   if (!process.env.MONGO_URI) throw new Error("stack tests need MONGO_URI");
-  const cluster = new Cluster(STACK_ENV);
+  const chargeLog = path.join(
+    os.tmpdir(),
+    `commerce-mesh-charges-${randomBytes(4).toString("hex")}.jsonl`,
+  );
+  const cluster = new Cluster({ ...STACK_ENV, PAYMENT_CHARGE_LOG: chargeLog });
   try {
     await Promise.all([
       cluster.start("gw", ["api", "users", "products", "notifications"]),
@@ -60,13 +71,16 @@ export async function startShop(
       admin: login.body.token,
       probe,
       customers,
+      charges: () => readChargeLog(chargeLog),
       async stop() {
         await probe.close();
         await cluster.stopAll();
+        fs.rmSync(chargeLog, { force: true });
       },
     };
   } catch (err) {
     await cluster.stopAll();
+    fs.rmSync(chargeLog, { force: true });
     throw err;
   }
 }
@@ -144,7 +158,10 @@ export interface OrderRecord {
 export interface PaymentRecord {
   _id: string;
   orderId: string;
+  amount: number;
   status: string;
+  paymentToken?: string;
+  claimedAt: number;
   nodeId: string;
   attempts: number;
 }

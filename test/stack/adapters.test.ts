@@ -27,8 +27,7 @@ describe("products on the Mongo adapter and on NeDB", () => {
 
   it("uses the adapters the environment names", () => {
     const kinds = [mongo, nedb].map(
-      (s) =>
-        (s.broker.getLocalService("products") as unknown as { store: { kind: string } }).store.kind,
+      (s) => (s.service("products") as unknown as { store: { kind: string } }).store.kind,
     );
     expect(kinds).toEqual(["mongo", "nedb"]);
   });

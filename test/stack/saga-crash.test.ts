@@ -3,6 +3,9 @@
  * Moleculer; orders must not be"): SIGKILL a service process while orders are in flight,
  * start it again, and every order still ends confirmed or cancelled, no order is charged
  * twice, and the stock equals what the confirmed orders took.
+ *
+ * Charges are counted at the provider: every payments process appends each charge it accepted
+ * to one charge log (PAYMENT_CHARGE_LOG), which outlives the processes.
  */
 import { waitFor } from "../helpers/wait";
 import {
@@ -13,6 +16,7 @@ import {
   placeOrders,
   startShop,
   type OrderRecord,
+  type PaymentRecord,
   type PlannedOrder,
   type Shop,
 } from "../helpers/stack-shop";
@@ -54,6 +58,21 @@ async function expectConsistent(shop: Shop, products: Product[], accepted: Set<s
     else expect(["failed", "refunded", undefined]).toContain(p?.status);
   }
 
+  // The provider's books, across every process and restart: an order whose payment succeeded
+  // (or was refunded) was charged exactly once, for its amount; any other order never was.
+  const chargesOf = new Map<string, number[]>();
+  for (const c of shop.charges()) {
+    chargesOf.set(c.idempotencyKey, [...(chargesOf.get(c.idempotencyKey) ?? []), c.amount]);
+  }
+  for (const o of orders) {
+    const p = paymentOf.get(o._id);
+    const charged = p && ["succeeded", "refunded"].includes(p.status) ? [p.amount] : [];
+    expect({ order: o._id, charges: chargesOf.get(o._id) ?? [] }).toEqual({
+      order: o._id,
+      charges: charged,
+    });
+  }
+
   // Stock is conserved: what is gone is exactly what the confirmed orders bought.
   for (const product of products) {
     const sold = orders
@@ -83,8 +102,21 @@ describe("the saga survives a killed process", () => {
     const products = await makeProducts(shop, 3, INITIAL_STOCK);
     const planned = plan(shop, products, 60, "pay-crash");
     let restarted: Promise<unknown> | null = null;
+    let interrupted = "";
     const { accepted } = await placeOrders(shop.http, planned, 6, async (n) => {
       if (n === 20) {
+        // Kill it in the middle of a slow charge (claimed under 1 s ago, the card takes 1.5 s),
+        // so that payment is left `processing` for the restarted process to resume.
+        const [slow] = await waitFor(
+          async () =>
+            (await shop.probe.store("payments").find({
+              query: { status: "processing", paymentToken: "tok_slow" },
+            })) as unknown as PaymentRecord[],
+          (ps) => ps.some((p) => Date.now() - p.claimedAt < 1_000),
+          20_000,
+          20,
+        ).then((ps) => ps.filter((p) => Date.now() - p.claimedAt < 1_000));
+        interrupted = slow.orderId;
         await shop.cluster.kill("pay");
         restarted = new Promise((resolve) => setTimeout(resolve, 1_500)).then(() =>
           shop.cluster.restart("pay"),
@@ -95,6 +127,18 @@ describe("the saga survives a killed process", () => {
     expect(accepted.size).toBe(60);
     const orders = await expectConsistent(shop, products, accepted);
     expect(orders.filter((o) => o.status === "confirmed").length).toBeGreaterThan(0);
+    // The interrupted charge was resumed once, by the new process, and charged once: the killed
+    // attempt never reached the card, the second did.
+    const [resumed] = await paymentsOf(shop, [interrupted]);
+    expect(resumed).toMatchObject({ status: "succeeded", attempts: 2 });
+    const charges = shop.charges().filter((c) => c.idempotencyKey === interrupted);
+    expect(charges).toEqual([
+      expect.objectContaining({
+        orderId: interrupted,
+        attempt: 2,
+        pid: shop.cluster.pid("pay"),
+      }),
+    ]);
     // The events lost with the process were re-sent by the sweeper.
     expect(shop.cluster.nodes.get("orders")!.output.join("")).toMatch(
       /Re-driving order \S+ \(pending\): emitCreated/,

@@ -18,14 +18,14 @@ describe("the stack run's servers", () => {
     const res = await fetch("http://127.0.0.1:8222/connz?subs=1");
     const connz = (await res.json()) as { connections: Array<{ subscriptions_list?: string[] }> };
     const subjects = connz.connections.flatMap((c) => c.subscriptions_list ?? []);
-    expect(subjects.some((s) => s.startsWith(`MOL-${process.env.NAMESPACE}.`))).toBe(true);
+    expect(subjects.some((s) => s.startsWith(`MOL-${sys.broker.namespace}.`))).toBe(true);
   });
 
   it("keeps cached catalog pages in Redis", async () => {
     await sys.http.get("/api/products?page=1&pageSize=7");
     const redis = new Redis(redisOptions(process.env.CACHER!));
     try {
-      const keys = await redis.keys(`MOL-${process.env.NAMESPACE}-products.list:*`);
+      const keys = await redis.keys(`MOL-${sys.broker.namespace}-products.list:*`);
       expect(keys.length).toBeGreaterThan(0);
     } finally {
       redis.disconnect();
