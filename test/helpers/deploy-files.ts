@@ -50,6 +50,8 @@ export const SERVICE_NAMES = Object.keys(SERVICE_SCHEMAS);
 export const PER_PROCESS: Record<string, string> = {
   SERVICES: "set on each container / Deployment to the service it runs (checked below)",
   NODE_ID: "defaults to hostname + pid; one shared value would make replicas collide",
+  PAYMENT_CHARGE_LOG:
+    "the test provider's charge log, set by the stack tests and chaos per run; never deployed",
 };
 
 /**

@@ -39,8 +39,7 @@ describe("tokens and accounts (security)", () => {
   });
   afterAll(() => sys.stop());
 
-  const storeOf = (service: string) =>
-    (sys.broker.getLocalService(service) as unknown as { store: Store }).store;
+  const storeOf = (service: string) => (sys.service(service) as unknown as { store: Store }).store;
 
   const uniqueEmail = (prefix: string) =>
     `${prefix}-${process.pid}-${Date.now()}-${++seq}@example.com`;
@@ -137,7 +136,7 @@ describe("tokens and accounts (security)", () => {
       process.env.ADMIN_EMAIL = email;
       resetConfig();
       try {
-        const users = sys.broker.getLocalService("users") as unknown as {
+        const users = sys.service("users") as unknown as {
           ensureAdmin(): Promise<void>;
         };
         await users.ensureAdmin();

@@ -52,7 +52,7 @@ describe("memory caches on two nodes over NATS", () => {
 
   it("shows a write made on one node to the next reads on the other", async () => {
     for (const sys of [writer, reader]) {
-      expect(sys.broker.cacher?.constructor.name).toBe("MemoryCacher");
+      expect(sys.broker.cacher?.constructor.name).toBe("MemoryLRUCacher");
     }
     const created = await writer.broker.call<Product, Record<string, unknown>>("products.create", {
       sku: `MEM-${Date.now()}`,
