@@ -10,6 +10,7 @@ import { shouldRetry } from "./lib/retry";
 import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
 import { FaultsMiddleware, parseRules } from "./middlewares/faults";
 import { CallerCacheMiddleware } from "./middlewares/caller-cache";
+import { metricsReporter } from "./lib/metrics-reporter";
 
 /** ioredis options from a `redis://[:password@]host[:port][/db]` URL. */
 export function redisOptions(url: string): {
@@ -133,10 +134,8 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
 
     metrics: {
       enabled: cfg.metrics.enabled,
-      reporter: {
-        type: "Prometheus",
-        options: { port: cfg.metrics.port, path: "/metrics", defaultLabels: () => ({}) },
-      },
+      // Prometheus on METRICS_PORT, or the next free port when another node holds it.
+      reporter: cfg.metrics.enabled ? metricsReporter(cfg.metrics.port) : undefined,
     },
 
     tracing: {
