@@ -11,6 +11,7 @@ import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-contex
 import { FaultsMiddleware, parseRules } from "./middlewares/faults";
 import { CallerCacheMiddleware } from "./middlewares/caller-cache";
 import { metricsReporter } from "./lib/metrics-reporter";
+import { QuietRedisCacher } from "./lib/redis-cacher";
 
 /** ioredis options from a `redis://[:password@]host[:port][/db]` URL. */
 export function redisOptions(url: string): {
@@ -38,7 +39,7 @@ function cacher(cfg: AppConfig): Cachers.Memory | Cachers.Redis {
   // Keys live under the namespace so two systems sharing one Redis never read each other's;
   // entries expire after 5 minutes even if a clean event were lost.
   return guardCleans(
-    new Cachers.Redis({
+    new QuietRedisCacher(cfg.cacher, {
       redis: redisOptions(cfg.cacher),
       prefix: `MOL-${cfg.namespace || "default"}`,
       ttl: 300,
