@@ -156,11 +156,13 @@ function mongoUrl(value: string | undefined): string | undefined {
 
 /**
  * Reads `.env` of the working directory into the environment, as compose does: a variable
- * already set in the real environment wins over the file. Called by main.ts and repl.ts only,
- * never by tests. Returns whether a file was read.
+ * already set in the real environment wins over the file. Called by main.ts and repl.ts only.
+ * Returns whether a file was read.
  */
 export function loadDotEnv(file = ".env"): boolean {
-  if (!fs.existsSync(file)) return false;
+  // The processes the tests start (NODE_ENV=test) never read it: a developer's `.env` (say, the
+  // compose settings of .env.example) must not point the test suites at other servers.
+  if (process.env.NODE_ENV === "test" || !fs.existsSync(file)) return false;
   try {
     process.loadEnvFile(file);
   } catch (err) {

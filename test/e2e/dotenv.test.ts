@@ -1,11 +1,14 @@
 /**
  * `.env` in the working directory is read by `node dist/main.js` (so by `npm start`), and a
- * variable of the real environment wins over the file's.
+ * variable of the real environment wins over the file's. Not under NODE_ENV=test (the test
+ * suites' own processes), so these nodes run as development ones.
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { MainProcess } from "../helpers/main-process";
+
+const DEV = { NODE_ENV: "development" };
 
 describe(".env", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cm-dotenv-"));
@@ -18,7 +21,7 @@ describe(".env", () => {
   });
 
   it("is read at start: its mistake is reported like the environment's", async () => {
-    const node = new MainProcess({ PORT: "0" }, { cwd: dir });
+    const node = new MainProcess({ ...DEV, PORT: "0" }, { cwd: dir });
     nodes.push(node);
     expect(await node.exitWithin(5_000)).not.toBe(0);
     expect(node.output.trim()).toBe(
@@ -26,8 +29,14 @@ describe(".env", () => {
     );
   });
 
+  it("is not read by the test suites' processes (NODE_ENV=test)", async () => {
+    const node = new MainProcess({ NODE_ENV: "test", PORT: "0" }, { cwd: dir });
+    nodes.push(node);
+    expect(await node.says(/commerce-mesh node \S+ ready/)).not.toContain("from-dotenv");
+  });
+
   it("gives way to the real environment, and its other variables still apply", async () => {
-    const node = new MainProcess({ PORT: "0", LOG_FORMAT: "json" }, { cwd: dir });
+    const node = new MainProcess({ ...DEV, PORT: "0", LOG_FORMAT: "json" }, { cwd: dir });
     nodes.push(node);
     const output = await node.says(/commerce-mesh node \S+ ready/);
     const ready = output.split("\n").find((l) => l.includes("commerce-mesh node"))!;
