@@ -47,7 +47,12 @@ export async function startNode(): Promise<ServiceBroker> {
   const { selectServices } = await import("./services");
   const broker = new Node(brokerOptions(cfg));
   for (const schema of selectServices(cfg.services)) broker.createService(schema);
-  await held?.release();
+  if (held && cfg.transporter) {
+    // The broker starts its services (the gateway among them) once the transporter has let it
+    // in; until then (a NATS refusing our credentials, say) health still answers here.
+    waiting.add(`transporter ${maskUrl(cfg.transporter)}`);
+    broker.localBus.once("$transporter.connected", () => void held.release());
+  } else await held?.release();
   await broker.start();
   await announce(broker, cfg);
   if (cfg.logFormat === "json" && !asyncContextFrames()) {

@@ -112,3 +112,32 @@ describe("a dependency that does not answer", () => {
     },
   );
 });
+
+describe("a transporter that answers but does not let the node in", () => {
+  it("keeps the gateway's health answering, naming the transporter", async () => {
+    // Accepts TCP (so the wait above is over) and never speaks NATS: the broker cannot connect.
+    const silent = net.createServer((socket) => socket.on("error", () => socket.destroy()));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const natsPort = (silent.address() as net.AddressInfo).port;
+    const port = await freePort();
+    try {
+      main({ TRANSPORTER: `nats://127.0.0.1:${natsPort}`, PORT: String(port) });
+      const http = client(`http://127.0.0.1:${port}`);
+      const ready = await waitFor(
+        () => http.get<{ missing?: string[] }>("/health/ready").catch(() => null),
+        (res) => res !== null,
+        10_000,
+        100,
+      );
+      // Asked again a few seconds on: still the holding answer, not a closed port.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const later = await http.get<{ missing?: string[] }>("/health/ready");
+      for (const res of [ready!, later]) {
+        expect(res.status).toBe(503);
+        expect(res.body.missing).toEqual([`waiting for transporter nats://127.0.0.1:${natsPort}`]);
+      }
+    } finally {
+      silent.close();
+    }
+  });
+});
