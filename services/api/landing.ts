@@ -45,6 +45,7 @@ ${metrics}
 </ul>
 <h2>Documentation</h2>
 <p>In the repository: <code>README.md</code> (start, cluster, configuration),
+<code>docs/API.md</code> (the REST API), <code>docs/ARCHITECTURE.md</code> (how it is built),
 <code>docs/OPERATIONS.md</code> (the operator's runbook), <code>docs/DEPLOY.md</code> (Docker, Kubernetes).</p>
 <p>Admin routes answer 403 until an admin exists: start a node with <code>ADMIN_EMAIL</code> and
 <code>ADMIN_PASSWORD</code> set to create one.</p>
