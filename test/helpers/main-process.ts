@@ -68,11 +68,6 @@ export class MainProcess {
     return this.output;
   }
 
-  /** The lines of the output that are not moleculer's own start-up chatter. */
-  lines(): string[] {
-    return this.output.split("\n").filter((l) => l.trim() !== "");
-  }
-
   async stop(): Promise<void> {
     if (this.code === null && this.child.exitCode === null) {
       this.child.kill("SIGKILL");
