@@ -50,14 +50,17 @@ export const SERVICE_NAMES = Object.keys(SERVICE_SCHEMAS);
 export const PER_PROCESS: Record<string, string> = {
   SERVICES: "set on each container / Deployment to the service it runs (checked below)",
   NODE_ID: "defaults to hostname + pid; one shared value would make replicas collide",
-  PAYMENT_CHARGE_LOG:
-    "the test provider's charge log, set by the stack tests and chaos per run; never deployed",
+};
+
+/** Read by lib/config.ts for test runs only, never deployed (so in no deployment file). */
+export const TEST_ONLY: Record<string, string> = {
+  PAYMENT_CHARGE_LOG: "the test provider's charge log, set by the stack tests and chaos per run",
 };
 
 /**
  * Every `env.NAME` / `env["NAME"]` that lib/config.ts reads for the deployed processes. The
  * variables of `loadToolConfig` (BENCH_*, CHAOS_*: `npm run bench` / `chaos` on a developer's or
- * CI's machine) come after it in the file and are never deployed.
+ * CI's machine) come after it in the file and are never deployed; nor are the TEST_ONLY ones.
  */
 export function configVariables(): string[] {
   const source = read("lib/config.ts").split("export function loadToolConfig")[0];
@@ -67,7 +70,7 @@ export function configVariables(): string[] {
   )) {
     names.add(m[1] ?? m[2]);
   }
-  return [...names].sort();
+  return [...names].filter((name) => !TEST_ONLY[name]).sort();
 }
 
 export function envFileKeys(file: string): Set<string> {
