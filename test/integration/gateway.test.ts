@@ -94,6 +94,7 @@ describe("the gateway", () => {
         "patch /api/users/me",
         "get /api/products",
         "get /api/products/{id}",
+        "get /api/products/{id}/recommendations",
         "post /api/products",
         "patch /api/products/{id}",
         "delete /api/products/{id}",
@@ -146,6 +147,19 @@ describe("the gateway", () => {
       expect(get.parameters).toEqual([
         expect.objectContaining({ name: "id", in: "path", required: true }),
       ]);
+      const recommended = doc.paths["/api/products/{id}/recommendations"].get;
+      expect(recommended.security).toBeUndefined();
+      expect(recommended.parameters).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ name: "id", in: "path", required: true }),
+          expect.objectContaining({
+            name: "limit",
+            in: "query",
+            required: false,
+            schema: expect.objectContaining({ type: "integer", minimum: 1, maximum: 20 }),
+          }),
+        ]),
+      );
       expect(doc.paths["/api/users/me"].get.security).toEqual([{ bearerAuth: [] }]);
     });
   });
