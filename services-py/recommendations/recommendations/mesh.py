@@ -34,12 +34,12 @@ if TYPE_CHECKING:
 #: The Moleculer protocol moleculer 0.15 speaks.
 PROTOCOL_VERSION = "5"
 
-#: Every moleculerpy module that copies PROTOCOL_VERSION at import time.
+#: Every moleculerpy module that copies PROTOCOL_VERSION at import time (the memory
+#: transporter reads it from transporter.base when it sends).
 _VERSIONED_MODULES = (
     "moleculerpy.transit",
     "moleculerpy.transporter.base",
     "moleculerpy.transporter.nats",
-    "moleculerpy.transporter.memory",
     "moleculerpy.transporter.amqp",
     "moleculerpy.transporter.tcp.tcp_transporter",
 )
