@@ -60,7 +60,8 @@ describe("recommendations, a Python service with its own PostgreSQL", () => {
       await createProduct(shop.http, shop.admin, 100),
       await createProduct(shop.http, shop.admin, 100),
     ];
-  });
+    // The first run on a machine builds the venv (tools/python-env.sh, about 30 s from PyPI).
+  }, 240_000);
   afterAll(async () => {
     await shop?.stop();
     await pg?.stop();
