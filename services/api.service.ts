@@ -61,10 +61,14 @@ export const API_ALIASES: Record<string, string> = {
  */
 export const OPTIONAL_SERVICES: readonly string[] = ["recommendations"];
 
-/** The services the routes call, optional ones aside: readiness waits for every one of them. */
-export const NEEDED_SERVICES = [
-  ...new Set(Object.values(API_ALIASES).map((action) => action.split(".")[0])),
-].filter((name) => !OPTIONAL_SERVICES.includes(name));
+/** The services `aliases` call, optional ones aside. */
+export function neededServices(aliases: Record<string, string>): string[] {
+  const names = new Set(Object.values(aliases).map((action) => action.split(".")[0]));
+  return [...names].filter((name) => !OPTIONAL_SERVICES.includes(name));
+}
+
+/** Readiness waits for every one of them. */
+export const NEEDED_SERVICES = neededServices(API_ALIASES);
 
 /** Where the routes are mounted; the aliases above are relative to it. */
 export const API_PREFIX = "/api";
