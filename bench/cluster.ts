@@ -60,6 +60,10 @@ export interface StartOptions {
   gateway?: boolean;
   /** The text of the log line that says the node is ready. */
   readyText?: string;
+  /** An executable to run instead of Node (a service in another language), with `args`. */
+  command?: string;
+  /** Its working directory (default: the project root). */
+  cwd?: string;
 }
 
 /** Peak resident set size (VmHWM) of a process in bytes, from /proc; `null` elsewhere or when gone. */
@@ -110,12 +114,19 @@ export class Cluster {
     if (!existing && runsGateway) handle.port = await freePort();
     if (!existing) this.options.set(name, opts);
     this.nodes.set(name, handle);
-    const { script = MAIN, args = [], readyText = "commerce-mesh node" } = this.options.get(name)!;
+    const {
+      script = MAIN,
+      args = [],
+      readyText = "commerce-mesh node",
+      command,
+      cwd = ROOT,
+    } = this.options.get(name)!;
 
     // Our nodes run as `npm start` and the Dockerfile run them (middlewares/log-context.ts).
     const nodeFlags = script === MAIN ? [ASYNC_CONTEXT_FRAME_FLAG] : [];
-    const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
-      cwd: ROOT,
+    const argv = command ? args : [...nodeFlags, script, ...args];
+    const child = spawn(command ?? process.execPath, argv, {
+      cwd,
       env: {
         ...process.env,
         // Info level: the ready line and the sweeper's re-drives are logged at info.

@@ -64,6 +64,8 @@ export interface OrderConfirmedEvent {
   userId: string;
   total: number;
   currency: string;
+  /** The order's products, for the recommendations service's bought-together counts. */
+  productIds: string[];
 }
 
 export const orderConfirmedSchema = {
@@ -72,6 +74,8 @@ export const orderConfirmedSchema = {
   userId: "string",
   total: { type: "number", integer: true, min: 0 },
   currency: "string",
+  // Optional on the way in: an orders node older than the field still confirms orders.
+  productIds: { type: "array", items: "string", optional: true },
 } as const;
 
 export type CancelReason = "payment_declined" | "cancelled_by_customer" | "payment_timeout";

@@ -43,6 +43,7 @@ export const API_ALIASES: Record<string, string> = {
   "PATCH /users/me": "users.updateMe",
   "GET /products": "products.list",
   "GET /products/:id": "products.get",
+  "GET /products/:id/recommendations": "products.recommendations",
   "POST /products": "products.create",
   "PATCH /products/:id": "products.update",
   "DELETE /products/:id": "products.remove",
@@ -55,8 +56,21 @@ export const API_ALIASES: Record<string, string> = {
   "POST /notifications/:id/read": "notifications.markRead",
 };
 
-/** The services the routes call: readiness waits for every one of them. */
-export const NEEDED_SERVICES = [...new Set(Object.values(API_ALIASES).map((a) => a.split(".")[0]))];
+/**
+ * Services that may be missing without the gateway being unready: their routes answer 503
+ * while the rest of the API serves. recommendations runs in Python, outside `npm start`
+ * (docs/ARCHITECTURE.md); its route goes through products.recommendations.
+ */
+export const OPTIONAL_SERVICES: readonly string[] = ["recommendations"];
+
+/** The services `aliases` call, optional ones aside. */
+export function neededServices(aliases: Record<string, string>): string[] {
+  const names = new Set(Object.values(aliases).map((action) => action.split(".")[0]));
+  return [...names].filter((name) => !OPTIONAL_SERVICES.includes(name));
+}
+
+/** Readiness waits for every one of them. */
+export const NEEDED_SERVICES = neededServices(API_ALIASES);
 
 /** Where the routes are mounted; the aliases above are relative to it. */
 export const API_PREFIX = "/api";

@@ -613,6 +613,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
               userId: doc.userId,
               total: doc.total,
               currency: doc.currency,
+              productIds: productIdsOf(doc),
             };
             await emitter.emit(ORDER_CONFIRMED, event);
             break;

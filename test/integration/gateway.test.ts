@@ -2,10 +2,11 @@ import { ServiceBroker, type Context, type ServiceSchema } from "moleculer";
 import type { GatewayMeta } from "../../lib/auth";
 import { brokerOptions } from "../../moleculer.config";
 import { config, resetConfig } from "../../lib/config";
-import api, { API_ALIASES, NEEDED_SERVICES } from "../../services/api.service";
+import api, { API_ALIASES, NEEDED_SERVICES, neededServices } from "../../services/api.service";
 import { startSystem, type TestSystem } from "../helpers/system";
 import { client } from "../helpers/http";
 import { validateOpenApi } from "../helpers/openapi-validate";
+import { createProduct } from "../helpers/shop";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 
@@ -48,6 +49,22 @@ describe("the gateway", () => {
       status: 200,
       body: { status: "ok" },
     });
+  });
+
+  it("stays ready without the optional Python recommendations service, whose route alone answers 503", async () => {
+    const product = await createProduct(sys.http, await sys.adminToken(), 5);
+    const res = await sys.http.get<{ type: string }>(`/api/products/${product.id}/recommendations`);
+    expect(res.status).toBe(503);
+    expect(res.body.type).toBe("SERVICE_UNAVAILABLE");
+    expect((await sys.http.get("/api/products/missing/recommendations")).status).toBe(404);
+    expect((await sys.http.get(`/api/products/${product.id}/recommendations?limit=0`)).status).toBe(
+      422,
+    );
+    expect((await sys.http.get(`/api/products/${product.id}`)).status).toBe(200);
+    expect((await sys.http.get("/health/ready")).status).toBe(200);
+    // Even a route straight to it would not make readiness wait for it.
+    const aliases = { "GET /a": "products.get", "GET /b": "recommendations.forProduct" };
+    expect(neededServices(aliases)).toEqual(["products"]);
   });
 
   it("answers an unknown route with the contract's 404 body and the security headers", async () => {
@@ -94,6 +111,7 @@ describe("the gateway", () => {
         "patch /api/users/me",
         "get /api/products",
         "get /api/products/{id}",
+        "get /api/products/{id}/recommendations",
         "post /api/products",
         "patch /api/products/{id}",
         "delete /api/products/{id}",
@@ -146,6 +164,19 @@ describe("the gateway", () => {
       expect(get.parameters).toEqual([
         expect.objectContaining({ name: "id", in: "path", required: true }),
       ]);
+      const recommended = doc.paths["/api/products/{id}/recommendations"].get;
+      expect(recommended.security).toBeUndefined();
+      expect(recommended.parameters).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ name: "id", in: "path", required: true }),
+          expect.objectContaining({
+            name: "limit",
+            in: "query",
+            required: false,
+            schema: expect.objectContaining({ type: "integer", minimum: 1, maximum: 20 }),
+          }),
+        ]),
+      );
       expect(doc.paths["/api/users/me"].get.security).toEqual([{ bearerAuth: [] }]);
     });
   });

@@ -148,5 +148,58 @@ describe("deployment files cover the code they deploy", () => {
   });
 });
 
+describe("the Python recommendations service is deployed like the others", () => {
+  const PY = "services-py/recommendations";
+  const deployment = ofKind(baseObjects, "Deployment").find(
+    (d) => d.metadata.name === "recommendations",
+  )!;
+  const container = podSpec(deployment).containers[0];
+
+  it("builds its own image from a slim Python base, run as a numeric non-root user", () => {
+    const dockerfile = read(`${PY}/Dockerfile`);
+    expect(/^FROM (\S+)/m.exec(dockerfile)?.[1]).toMatch(/^python:3\.1[2-9]-slim/);
+    const user = /^USER (\d+):\d+$/m.exec(dockerfile);
+    expect(Number(user?.[1])).toBeGreaterThan(0);
+    expect(JSON.parse(/^CMD (.*)$/m.exec(dockerfile)![1])).toEqual([
+      "python",
+      "-m",
+      "recommendations.main",
+    ]);
+    expect(compose.services.recommendations).toMatchObject({
+      image: "commerce-mesh-recommendations:local",
+      build: { context: PY },
+    });
+    expect(container.image).toMatch(/^commerce-mesh-recommendations(:|$)/);
+  });
+
+  it("gives it its own PostgreSQL, in compose and as a StatefulSet, and waits for it", () => {
+    expect(compose.services.recommendations.depends_on).toMatchObject({
+      nats: { condition: "service_healthy" },
+      "recommendations-db": { condition: "service_healthy" },
+    });
+    expect(compose.services["recommendations-db"].image).toMatch(/^postgres:/);
+    const db = ofKind(baseObjects, "StatefulSet").find(
+      (o) => o.metadata.name === "recommendations-db",
+    )!;
+    expect(podSpec(db).containers[0].image).toMatch(/^postgres:/);
+  });
+
+  it("sets every variable its main.py requires, and probes its health endpoints", () => {
+    const main = read(`${PY}/recommendations/main.py`);
+    const required = [...main.matchAll(/required\("([A-Z_]+)"\)/g)].map((m) => m[1]);
+    expect(required.sort()).toEqual(["RECOMMENDATIONS_DATABASE_URL", "TRANSPORTER"]);
+    const env = (container.env ?? []).map((e) => e.name);
+    expect(env).toEqual(expect.arrayContaining([...required, "NAMESPACE", "METRICS_PORT"]));
+    const composeEnv = compose.services.recommendations.environment ?? {};
+    expect(Object.keys(composeEnv)).toEqual(
+      expect.arrayContaining(["RECOMMENDATIONS_DATABASE_URL", "METRICS_PORT"]),
+    );
+    expect(container.readinessProbe?.httpGet?.path).toBe("/health/ready");
+    expect(container.livenessProbe?.httpGet?.path).toBe("/health/live");
+    const port = container.env?.find((e) => e.name === "METRICS_PORT")?.value;
+    expect(container.ports?.[0].containerPort).toBe(Number(port));
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // The real validators, built by tools/validate-deploy.sh into tools/bin and tools/.venv.

@@ -1,0 +1,1 @@
+"""recommendations: products bought together, counted from confirmed orders."""
