@@ -141,6 +141,16 @@ function url(value: string | undefined, protocols: string[], name: string): stri
   return value;
 }
 
+/**
+ * TRANSPORTER: one `nats://` URL or a comma-separated list of them (a NATS cluster); the
+ * login, when there is one, rides on the first.
+ */
+function natsUrls(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  for (const one of value.split(",")) url(one.trim(), ["nats:"], "TRANSPORTER");
+  return value;
+}
+
 /** A MongoDB connection string: several `host:port`s are allowed, so no WHATWG URL parse. */
 function mongoUrl(value: string | undefined): string | undefined {
   if (!value) return undefined;
@@ -218,7 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     namespace: env.NAMESPACE ?? "",
     nodeId: env.NODE_ID || undefined,
     services: list(env.SERVICES),
-    transporter: url(env.TRANSPORTER, ["nats:"], "TRANSPORTER"),
+    transporter: natsUrls(env.TRANSPORTER),
     cacher: url(env.CACHER, ["redis:"], "CACHER"),
     mongoUri: mongoUrl(env.MONGO_URI),
     dataDir,

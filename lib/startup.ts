@@ -49,7 +49,8 @@ function mongoHostPort(uri: string): { host: string; port: number } {
 export function dependencies(cfg: AppConfig): Dependency[] {
   const deps: Dependency[] = [];
   if (cfg.transporter) {
-    const at = hostPort(cfg.transporter, 4222);
+    // A cluster list: the first server stands for the others while the node waits.
+    const at = hostPort(cfg.transporter.split(",")[0].trim(), 4222);
     deps.push({ role: "transporter", variable: "TRANSPORTER", url: cfg.transporter, ...at });
   }
   if (cfg.cacher) {
