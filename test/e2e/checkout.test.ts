@@ -17,6 +17,7 @@ import {
 
 const PAYMENT_TIMEOUT_MS = 2_000;
 const SLOW_MS = 4_000;
+const STEP_DEADLINE_MS = 500;
 
 describe("checkout through the gateway", () => {
   let sys: TestSystem;
@@ -25,7 +26,7 @@ describe("checkout through the gateway", () => {
   beforeAll(async () => {
     process.env.ORDER_PAYMENT_TIMEOUT_MS = String(PAYMENT_TIMEOUT_MS);
     process.env.SWEEPER_INTERVAL_MS = "50";
-    process.env.SAGA_STEP_DEADLINE_MS = "500";
+    process.env.SAGA_STEP_DEADLINE_MS = String(STEP_DEADLINE_MS);
     process.env.PAYMENT_SLOW_MS = String(SLOW_MS);
     sys = await startSystem();
     admin = await sys.adminToken();
@@ -287,7 +288,13 @@ describe("checkout through the gateway", () => {
       PAYMENT_TIMEOUT_MS + 5_000,
     );
     expect(cancelled.cancelReason).toBe("payment_timeout");
-    expect(await stockOf(sys.http, product.id)).toBe(5);
+    // The sweeper writes the cancellation, then releases the stock (its next step): the release
+    // follows within a step, and never twice (checked again after the refund).
+    await waitFor(
+      () => stockOf(sys.http, product.id),
+      (stock) => stock === 5,
+      STEP_DEADLINE_MS + 5_000,
+    );
 
     // The slow charge completes after the cancellation: the money goes back.
     const refunded = await waitForOrder(
