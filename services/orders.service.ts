@@ -224,6 +224,11 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
         },
         paymentToken: { type: "string", min: 1, max: 200 },
       },
+      // The order's id on the checkout's span, so Jaeger finds a checkout by its order (the
+      // saga's event spans carry it as params.orderId); not the params: no payment token in traces.
+      tracing: {
+        tags: (_ctx: Context, res?: Order) => (res ? { orderId: res.id } : {}),
+      },
       async handler(ctx: Context<CreateParams, GatewayMeta>): Promise<Order> {
         const user = ctx.meta.user!;
         const ids = ctx.params.items.map((i) => i.productId);
@@ -713,6 +718,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
         { $set: { deadline: next }, $inc: { rev: 1, redrives: 1 } },
       );
       if (claimed === 0) return null;
+      countDomain(this.broker, "ordersRedriven", { status: doc.status });
       const claimedDoc: OrderDoc = { ...doc, deadline: next };
       const decision = onDeadline(sagaState(claimedDoc), now, timing);
       if (decision.kind !== "transition") return [];
