@@ -14,6 +14,8 @@ import { StrictValidator } from "./lib/validator";
 import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
 import { FaultsMiddleware, parseRules } from "./middlewares/faults";
 import { CallerCacheMiddleware } from "./middlewares/caller-cache";
+import { metricsReporter } from "./lib/metrics-reporter";
+import { QuietRedisCacher } from "./lib/redis-cacher";
 
 /** ioredis options from a `redis://[:password@]host[:port][/db]` URL. */
 export function redisOptions(url: string): {
@@ -54,7 +56,7 @@ function cacher(cfg: AppConfig): Cachers.MemoryLRU | Cachers.Redis {
   }
   // Keys live under the namespace so two systems sharing one Redis never read each other's.
   return guardCleans(
-    new Cachers.Redis({
+    new QuietRedisCacher(cfg.cacher, {
       redis: redisOptions(cfg.cacher),
       prefix: `MOL-${cfg.namespace || "default"}`,
       ttl: CACHE_TTL_S,
@@ -173,10 +175,8 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
 
     metrics: {
       enabled: cfg.metrics.enabled,
-      reporter: {
-        type: "Prometheus",
-        options: { port: cfg.metrics.port, path: "/metrics", defaultLabels: () => ({}) },
-      },
+      // Prometheus on METRICS_PORT, or the next free port when another node holds it.
+      reporter: cfg.metrics.enabled ? metricsReporter(cfg.metrics.port) : undefined,
     },
 
     tracing: {

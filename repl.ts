@@ -12,9 +12,15 @@
  *   faults list            each node's rules and what they injected
  */
 import os from "node:os";
-import { ServiceBroker, type BrokerOptions, type ServiceBroker as Broker } from "moleculer";
+import {
+  ServiceBroker,
+  type BrokerOptions,
+  type CallingOptions,
+  type ServiceBroker as Broker,
+} from "moleculer";
 import { brokerOptions } from "./moleculer.config";
-import { config } from "./lib/config";
+import { config, ConfigError, loadDotEnv } from "./lib/config";
+import { redactUrl } from "./lib/redact";
 import {
   FAULTS_CLEAR,
   FAULTS_SERVICE,
@@ -25,6 +31,7 @@ import {
 } from "./middlewares/faults";
 
 type Table = (rows: unknown[][]) => string;
+type CallMethod = Broker["call"];
 interface Helpers {
   table: Table;
 }
@@ -56,7 +63,47 @@ function print(text: string) {
 }
 
 function failure(err: unknown): string {
+  if (err instanceof Error && err.name === "ServiceNotFoundError") return notInReach(err.message);
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** Why an action is out of reach of this REPL, and what to do about it. */
+function notInReach(message: string): string {
+  const cfg = config();
+  if (!cfg.transporter) {
+    return `${message} This REPL is a lone node: it must join the cluster. Start it with the cluster's TRANSPORTER (and NAMESPACE), e.g. TRANSPORTER=nats://127.0.0.1:4222 npm run repl`;
+  }
+  return `${message} No node of namespace "${cfg.namespace}" on ${redactUrl(cfg.transporter)} runs it: start one, or check NAMESPACE.`;
+}
+
+/**
+ * Actions that act for a signed-in caller (`auth: "user" | "admin"`) read `ctx.meta.user`; a
+ * REPL `call` without one would fail inside the action with a TypeError and its stack. The
+ * call is refused here instead, with the meta to give (moleculer-repl: `call <action> [params]
+ * [meta]`).
+ */
+function refuseCallsWithoutUser(broker: Broker): void {
+  const call = broker.call.bind(broker) as CallMethod;
+  broker.call = ((actionName: string, params?: unknown, opts?: CallingOptions) => {
+    const meta = (opts?.meta ?? {}) as { $repl?: boolean; user?: unknown };
+    const auth = broker.registry.getActionList({}).find((a) => a.name === actionName)?.action
+      ?.auth as string | undefined;
+    if (meta.$repl && !meta.user && auth) {
+      const role = auth === "admin" ? "admin" : "customer";
+      // moleculer-repl prints the stack (its `>> ERROR:` line drops the message) and the data:
+      // the stack is the message alone.
+      const err = new Error(
+        `${actionName} acts for a signed-in ${auth}: give one as the call's meta (see Data)`,
+      );
+      err.stack = err.message;
+      return Promise.reject(
+        Object.assign(err, {
+          data: `call ${actionName} '${JSON.stringify(params ?? {})}' '{"user":{"id":"<user id>","roles":["${role}"]}}'`,
+        }),
+      );
+    }
+    return call(actionName, params, opts);
+  }) as CallMethod;
 }
 
 export const operatorCommands: ReplCommand[] = [
@@ -205,6 +252,7 @@ export async function faultsCommand(
 }
 
 async function main() {
+  loadDotEnv();
   const cfg = config();
   const broker = new ServiceBroker({
     ...brokerOptions(cfg),
@@ -220,20 +268,27 @@ async function main() {
       >["customCommands"],
     },
   });
+  refuseCallsWithoutUser(broker);
   await broker.start();
   if (cfg.transporter) {
     // Give discovery a moment so the first command sees the cluster's services.
     await broker.waitForServices([], 0).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 1500));
   } else {
-    print("TRANSPORTER is not set: this REPL is a lone node and sees no cluster.");
+    print(
+      "TRANSPORTER is not set: this REPL is a lone node and sees no cluster. To join one: TRANSPORTER=nats://127.0.0.1:4222 NAMESPACE=<the cluster's> npm run repl",
+    );
   }
   await broker.repl();
 }
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    console.error("repl failed to start:", failure(err));
+    console.error(
+      err instanceof ConfigError
+        ? `repl cannot run: ${err.message}`
+        : `repl failed to start: ${failure(err)}`,
+    );
     process.exit(1);
   });
 }

@@ -2,7 +2,9 @@
  * The one place that reads the environment. Services and moleculer.config.ts take their
  * settings from here, so a grep for a variable finds its only reader and its default.
  */
+import fs from "node:fs";
 import path from "node:path";
+import { redactUrl } from "./redact";
 
 export type LogFormat = "text" | "json";
 
@@ -76,14 +78,100 @@ export interface AppConfig {
   faults: string;
 }
 
-function int(value: string | undefined, fallback: number, name: string): number {
+/**
+ * A setting the process cannot run with. Its message is one line that names the variable and
+ * the value (URLs with their password masked, secrets by length only): main.ts prints it and
+ * exits non-zero, without a stack.
+ */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+function int(value: string | undefined, fallback: number, name: string, max?: number): number {
   if (value === undefined || value === "") return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new Error(`${name} must be a non-negative integer, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || (max !== undefined && n > max)) {
+    const range =
+      max === undefined ? "a non-negative integer" : `a non-negative integer up to ${max}`;
+    throw new ConfigError(name, `${name}=${value} is not valid: ${name} must be ${range}`);
   }
   return n;
 }
+
+function port(value: string | undefined, fallback: number, name: string): number {
+  return int(value, fallback, name, 65_535);
+}
+
+function oneOf<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+  name: string,
+): T {
+  if (value === undefined || value === "") return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(
+    name,
+    `${name}=${value} is not valid: ${name} must be one of ${allowed.join(", ")}`,
+  );
+}
+
+/** A URL with one of `protocols` (`"nats:"`), or `undefined` when the variable is unset. */
+function url(value: string | undefined, protocols: string[], name: string): string | undefined {
+  if (!value) return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !protocols.includes(parsed.protocol) || !parsed.host) {
+    const shapes = protocols.map((p) => `${p}//host:port`).join(" or ");
+    throw new ConfigError(
+      name,
+      `${name}=${redactUrl(value)} is not valid: ${name} must be a ${shapes} URL`,
+    );
+  }
+  return value;
+}
+
+/** A MongoDB connection string: several `host:port`s are allowed, so no WHATWG URL parse. */
+function mongoUrl(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (/^mongodb(\+srv)?:\/\/([^@/]+@)?[^@/?#]+/.test(value)) return value;
+  throw new ConfigError(
+    "MONGO_URI",
+    `MONGO_URI=${redactUrl(value)} is not valid: MONGO_URI must be a mongodb://host:port/database URL`,
+  );
+}
+
+/**
+ * Reads `.env` of the working directory into the environment, as compose does: a variable
+ * already set in the real environment wins over the file. Called by main.ts and repl.ts only.
+ * Returns whether a file was read.
+ */
+export function loadDotEnv(file = ".env"): boolean {
+  // The processes the tests start (NODE_ENV=test) never read it: a developer's `.env` (say, the
+  // compose settings of .env.example) must not point the test suites at other servers.
+  if (process.env.NODE_ENV === "test" || !fs.existsSync(file)) return false;
+  try {
+    process.loadEnvFile(file);
+  } catch (err) {
+    throw new ConfigError(
+      ".env",
+      `${path.resolve(file)} could not be read: ${(err as Error).message}`,
+    );
+  }
+  return true;
+}
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 
 function bool(value: string | undefined, fallback: boolean): boolean {
   if (value === undefined || value === "") return fallback;
@@ -110,12 +198,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   else dataDir = isTest ? null : path.resolve("data");
 
   if (isProduction && !env.JWT_SECRET) {
-    throw new Error(
-      "JWT_SECRET must be set when NODE_ENV=production (tokens would not survive a restart)",
+    throw new ConfigError(
+      "JWT_SECRET",
+      "JWT_SECRET must be set when NODE_ENV=production (tokens would not survive a restart): JWT_SECRET is empty, generate one with `openssl rand -hex 32`",
     );
   }
+  // The secret itself is never printed, only its length.
   if (env.JWT_SECRET && env.JWT_SECRET.length < 32) {
-    throw new Error("JWT_SECRET must be at least 32 characters");
+    throw new ConfigError(
+      "JWT_SECRET",
+      `JWT_SECRET is ${env.JWT_SECRET.length} characters: it must be at least 32 (\`openssl rand -hex 32\`)`,
+    );
   }
 
   return {
@@ -125,22 +218,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     namespace: env.NAMESPACE ?? "",
     nodeId: env.NODE_ID || undefined,
     services: list(env.SERVICES),
-    transporter: env.TRANSPORTER || undefined,
-    cacher: env.CACHER || undefined,
-    mongoUri: env.MONGO_URI || undefined,
+    transporter: url(env.TRANSPORTER, ["nats:"], "TRANSPORTER"),
+    cacher: url(env.CACHER, ["redis:"], "CACHER"),
+    mongoUri: mongoUrl(env.MONGO_URI),
     dataDir,
-    logLevel: env.LOGLEVEL ?? (isTest ? "warn" : "info"),
-    logFormat: (env.LOG_FORMAT ?? (isProduction ? "json" : "text")) === "json" ? "json" : "text",
-    port: int(env.PORT, 3000, "PORT"),
+    logLevel: oneOf(env.LOGLEVEL, LOG_LEVELS, isTest ? "warn" : "info", "LOGLEVEL"),
+    logFormat: oneOf(
+      env.LOG_FORMAT,
+      ["text", "json"],
+      isProduction ? "json" : "text",
+      "LOG_FORMAT",
+    ),
+    port: port(env.PORT, 3000, "PORT"),
     metrics: {
       enabled: bool(env.METRICS, !isTest),
-      port: int(env.METRICS_PORT, 3030, "METRICS_PORT"),
+      port: port(env.METRICS_PORT, 3030, "METRICS_PORT"),
     },
     tracing: {
       enabled: bool(env.TRACING, Boolean(env.JAEGER_ENDPOINT || env.JAEGER_HOST)),
-      jaegerEndpoint: env.JAEGER_ENDPOINT || undefined,
+      jaegerEndpoint: url(env.JAEGER_ENDPOINT, ["http:", "https:"], "JAEGER_ENDPOINT"),
       jaegerHost: env.JAEGER_HOST || undefined,
-      jaegerPort: int(env.JAEGER_PORT, 6832, "JAEGER_PORT"),
+      jaegerPort: port(env.JAEGER_PORT, 6832, "JAEGER_PORT"),
     },
     requestTimeoutMs: int(env.REQUEST_TIMEOUT_MS, 10_000, "REQUEST_TIMEOUT_MS"),
     auth: {

@@ -17,7 +17,8 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import fs from "node:fs";
 import { Cachers, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
-import DbService, { MemoryAdapter, type DbAdapter } from "moleculer-db";
+import DbService, { type DbAdapter } from "moleculer-db";
+import { NeDbAdapter } from "./nedb-adapter";
 import MongoAdapter from "moleculer-db-adapter-mongo";
 import { config } from "../lib/config";
 import { defineMixin } from "../lib/define-service";
@@ -104,9 +105,9 @@ function makeAdapter(collection: string): DbAdapter {
   if (cfg.mongoUri) {
     return new MongoAdapter(cfg.mongoUri, { useUnifiedTopology: true }) as unknown as DbAdapter;
   }
-  if (cfg.dataDir === null) return new MemoryAdapter();
+  if (cfg.dataDir === null) return new NeDbAdapter();
   fs.mkdirSync(cfg.dataDir, { recursive: true });
-  return new MemoryAdapter({ filename: path.join(cfg.dataDir, `${collection}.db`) });
+  return new NeDbAdapter({ filename: path.join(cfg.dataDir, `${collection}.db`) });
 }
 
 /**

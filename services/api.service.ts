@@ -31,6 +31,8 @@ import { clientAddress, trustedProxies } from "./api/client-ip";
 import { isManagedStore, rateLimitStore } from "./api/rate-limit";
 import { JSON_TEXT_OPTION } from "../middlewares/caller-cache";
 import { jsonBody, requestShape } from "./api/request-shape";
+import { landingPage } from "./api/landing";
+import { metricsPort } from "../lib/metrics-reporter";
 import { buildOpenApi, type ActionDoc, type JsonSchema, type StaticOperation } from "./api/openapi";
 
 /** The REST contract (../shared/API.md): path → action. Nothing else is reachable. */
@@ -312,6 +314,21 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
         path: API_PREFIX,
         aliases: passwordAliases(true),
         rateLimit: rateLimit("auth", cfg.rateLimit.authMax),
+      },
+      {
+        name: "home",
+        path: "/",
+        mappingPolicy: "restrict",
+        authentication: false,
+        authorization: false,
+        bodyParsers: false,
+        aliases: {
+          async "GET /"(this: GatewayThis, req: IncomingMessage, res: ServerResponse) {
+            const page = landingPage(req.headers.host, await metricsPort(this.broker));
+            res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+            res.end(page);
+          },
+        },
       },
     ],
 

@@ -82,7 +82,15 @@ export default defineService<ServiceSettingSchema, ProductsMethods, DbVars>({
         q: { type: "string", max: 100, trim: true, optional: true },
         minPrice: { ...money, optional: true },
         maxPrice: { ...money, optional: true },
-        sort: { type: "enum", values: [...SORTS], optional: true },
+        // fastest-validator's own enumValue message puts the allowed list where the value goes.
+        sort: {
+          type: "enum",
+          values: [...SORTS],
+          optional: true,
+          messages: {
+            enumValue: `The 'sort' field value '{actual}' is not one of: ${SORTS.join(", ")}.`,
+          },
+        },
       },
       async handler(ctx: Context<ListParams>): Promise<Page<Product>> {
         const { page, pageSize, q, minPrice, maxPrice, sort } = ctx.params;
