@@ -117,6 +117,8 @@ interface OrderDoc extends Doc {
   rev: number;
   /** How often the sweeper (or an operator) re-drove the order past a deadline. */
   redrives?: number;
+  /** The checkout's span, when traced: events re-driven later join its trace under it. */
+  trace?: { traceID: string; spanID: string };
   createdAt: string;
   updatedAt: string;
 }
@@ -270,6 +272,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
               paymentDueAt: now + cfg.paymentTimeoutMs,
               deadline: now + timing.stepDeadlineMs,
               rev: 0,
+              ...(ctx.span ? { trace: { traceID: ctx.span.traceID, spanID: ctx.span.id } } : {}),
               createdAt: iso,
               updatedAt: iso,
             })) as OrderDoc;
@@ -727,8 +730,21 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       if (effects.length > 0) {
         this.logger.info(`Re-driving order ${doc._id} (${doc.status}): ${effects.join(", ")}`);
       }
+      // The re-driven events continue the checkout's trace, under its orders.create span, so
+      // Jaeger shows a late payment where the checkout is (not as a trace of its own).
+      const { trace } = doc;
+      const emitter: Emitter = {
+        emit: (event: string, payload?: unknown) =>
+          this.broker.emit(
+            event,
+            payload,
+            trace
+              ? { parentSpan: { id: trace.spanID, traceID: trace.traceID, sampled: true } }
+              : {},
+          ),
+      };
       // A transition that loses a race is simply retried at the next deadline.
-      await this.applyTransition(claimedDoc, decision.transition, this.broker);
+      await this.applyTransition(claimedDoc, decision.transition, emitter);
       return effects;
     },
   },
