@@ -74,6 +74,17 @@ export class ServiceUnavailableError extends Errors.MoleculerError {
   }
 }
 
+/**
+ * The provider refused a charge. Never thrown to a client (a declined payment cancels the order,
+ * API.md); it marks the provider call's span as failed, so a declined checkout shows in Jaeger.
+ */
+export class PaymentDeclinedError extends Errors.MoleculerError {
+  constructor(reason: string) {
+    super(`Payment declined: ${reason}`, 402, "PAYMENT_DECLINED", { reason });
+    this.name = "PaymentDeclinedError";
+  }
+}
+
 const BODY_ERROR_NAMES: Record<400 | 413 | 415, string> = {
   400: "BadRequestError",
   413: "PayloadTooLargeError",

@@ -11,6 +11,12 @@ export const DOMAIN_METRICS = {
     description: "Orders that reached a final status",
     labelNames: ["status", "reason"],
   },
+  ordersRedriven: {
+    type: "counter",
+    name: "commerce_orders_redriven_total",
+    description: "Orders the sweeper re-drove because their step deadline passed",
+    labelNames: ["status"],
+  },
   payments: {
     type: "counter",
     name: "commerce_payments_total",

@@ -117,6 +117,8 @@ interface OrderDoc extends Doc {
   rev: number;
   /** How often the sweeper (or an operator) re-drove the order past a deadline. */
   redrives?: number;
+  /** The checkout's span, when traced: events re-driven later join its trace under it. */
+  trace?: { traceID: string; spanID: string };
   createdAt: string;
   updatedAt: string;
 }
@@ -224,6 +226,11 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
         },
         paymentToken: { type: "string", min: 1, max: 200 },
       },
+      // The order's id on the checkout's span, so Jaeger finds a checkout by its order (the
+      // saga's event spans carry it as params.orderId); not the params: no payment token in traces.
+      tracing: {
+        tags: (_ctx: Context, res?: Order) => (res ? { orderId: res.id } : {}),
+      },
       async handler(ctx: Context<CreateParams, GatewayMeta>): Promise<Order> {
         const user = ctx.meta.user!;
         const ids = ctx.params.items.map((i) => i.productId);
@@ -265,6 +272,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
               paymentDueAt: now + cfg.paymentTimeoutMs,
               deadline: now + timing.stepDeadlineMs,
               rev: 0,
+              ...(ctx.span ? { trace: { traceID: ctx.span.traceID, spanID: ctx.span.id } } : {}),
               createdAt: iso,
               updatedAt: iso,
             })) as OrderDoc;
@@ -714,6 +722,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
         { $set: { deadline: next }, $inc: { rev: 1, redrives: 1 } },
       );
       if (claimed === 0) return null;
+      countDomain(this.broker, "ordersRedriven", { status: doc.status });
       const claimedDoc: OrderDoc = { ...doc, deadline: next };
       const decision = onDeadline(sagaState(claimedDoc), now, timing);
       if (decision.kind !== "transition") return [];
@@ -722,8 +731,21 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       if (effects.length > 0) {
         this.logger.info(`Re-driving order ${doc._id} (${doc.status}): ${effects.join(", ")}`);
       }
+      // The re-driven events continue the checkout's trace, under its orders.create span, so
+      // Jaeger shows a late payment where the checkout is (not as a trace of its own).
+      const { trace } = doc;
+      const emitter: Emitter = {
+        emit: (event: string, payload?: unknown) =>
+          this.broker.emit(
+            event,
+            payload,
+            trace
+              ? { parentSpan: { id: trace.spanID, traceID: trace.traceID, sampled: true } }
+              : {},
+          ),
+      };
       // A transition that loses a race is simply retried at the next deadline.
-      await this.applyTransition(claimedDoc, decision.transition, this.broker);
+      await this.applyTransition(claimedDoc, decision.transition, emitter);
       return effects;
     },
   },

@@ -12,6 +12,7 @@
  * (stale), the next redelivery claims it and resumes with the same provider idempotency key.
  */
 import { countDomain } from "../lib/metrics";
+import { PaymentDeclinedError } from "../lib/errors";
 import type { Context, ServiceSettingSchema } from "moleculer";
 import { config } from "../lib/config";
 import { pagingParams, type Page } from "../lib/paging";
@@ -36,7 +37,7 @@ import {
   type PaymentSucceededEvent,
 } from "../lib/events";
 import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
-import { createTestProvider, type PaymentProvider } from "./payments/provider";
+import { createTestProvider, type ChargeResult, type PaymentProvider } from "./payments/provider";
 import { unbackedCancel, unbackedCharge } from "./payments/order-check";
 
 export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunding" | "refunded";
@@ -79,13 +80,14 @@ interface PaymentsVars extends DbVars {
 }
 
 type Emitter = Pick<Context, "emit">;
+type Tracing = Pick<Context, "emit" | "startSpan" | "finishSpan">;
 
 interface PaymentsMethods extends DbMethods {
   publicPayment(doc: PaymentDoc): Payment;
   staleMs(): number;
   byOrder(orderId: string): Promise<PaymentDoc | null>;
   claim(doc: PaymentDoc): Promise<PaymentDoc | null>;
-  charge(doc: PaymentDoc, emitter: Emitter): Promise<PaymentDoc>;
+  charge(doc: PaymentDoc, ctx: Tracing): Promise<PaymentDoc>;
   refund(doc: PaymentDoc, emitter: Emitter): Promise<void>;
   announce(doc: PaymentDoc, emitter: Emitter): Promise<void>;
   orderBacks<E extends OrderCreatedEvent | OrderCancelledEvent>(
@@ -271,14 +273,29 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       return { ...doc, claimedAt: now, nodeId: this.broker.nodeID, attempts: doc.attempts + 1 };
     },
 
-    async charge(doc: PaymentDoc, emitter: Emitter): Promise<PaymentDoc> {
-      const result = await this.provider.charge({
-        idempotencyKey: doc.orderId,
-        token: doc.paymentToken ?? "",
-        amount: doc.amount,
-        currency: doc.currency,
-        metadata: { orderId: doc.orderId, attempt: doc.attempts },
+    async charge(doc: PaymentDoc, ctx: Tracing): Promise<PaymentDoc> {
+      // The provider call gets a span of its own, child of the event's: its duration is the
+      // card network's, and a refused card marks it failed, so a declined checkout shows in Jaeger.
+      const span = ctx.startSpan("payment provider charge", {
+        tags: { orderId: doc.orderId, attempt: doc.attempts },
       });
+      let result: ChargeResult;
+      try {
+        result = await this.provider.charge({
+          idempotencyKey: doc.orderId,
+          token: doc.paymentToken ?? "",
+          amount: doc.amount,
+          currency: doc.currency,
+          metadata: { orderId: doc.orderId, attempt: doc.attempts },
+        });
+      } catch (err) {
+        span.setError(err as Error);
+        ctx.finishSpan(span);
+        throw err;
+      }
+      span.addTags({ outcome: result.ok ? "succeeded" : result.reason });
+      if (!result.ok) span.setError(new PaymentDeclinedError(result.reason));
+      ctx.finishSpan(span);
       const set: Record<string, unknown> = result.ok
         ? { status: "succeeded", chargeId: result.chargeId }
         : { status: "failed", failureReason: result.reason };
@@ -292,7 +309,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       }
       // Whoever recorded it, the stored outcome is the one announced.
       const stored = (await this.byOrder(doc.orderId)) ?? doc;
-      await this.announce(stored, emitter);
+      await this.announce(stored, ctx);
       return stored;
     },
 

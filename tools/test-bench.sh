@@ -4,12 +4,17 @@
 #   NATS      nats-server (Debian)          127.0.0.1:4222 (monitoring 8222)
 #   Redis     redis-server (Debian)         127.0.0.1:6379
 #   FerretDB  1.24, SQLite backend          127.0.0.1:27017 (tools/ferretdb, built with Go)
+#   Jaeger    v2 (module v1.76.0), memory   127.0.0.1:16686 query API/UI, 14268 Thrift HTTP,
+#                                           6832/6831 Thrift UDP (tools/jaeger, built with Go)
+#   Prometheus  Debian's package (unpacked  127.0.0.1:9090, configured by tools/prometheus-bench.mjs
+#               into tools/.apt)            from deploy/prometheus; stack tests add their
+#                                           processes as JSON files in $PROMETHEUS_TARGETS
 # Installs what is missing (apt, go build). Logs and data go to .ci/state/.
 # Prints `export` lines for the variables that point the suites at these servers.
-# Arguments name the servers to start (`nats redis` for the benchmark); none: all three.
+# Arguments name the servers to start (`nats redis` for the benchmark); none: all five.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-wanted=" ${*:-nats redis ferretdb} "
+wanted=" ${*:-nats redis ferretdb jaeger prometheus} "
 want() { [[ $wanted == *" $1 "* ]]; }
 STATE="$PWD/.ci/state"
 mkdir -p "$STATE"
@@ -81,6 +86,51 @@ else
   wait_for ferretdb 27017 60
 fi
 
+# --- Jaeger -------------------------------------------------------------------------------
+if ! want jaeger; then
+  :
+elif port_open 16686; then
+  say "Jaeger already running on 16686"
+else
+  if [ ! -x tools/jaeger/jaeger ] || [ tools/jaeger/go.mod -nt tools/jaeger/jaeger ]; then
+    command -v go >/dev/null || { say "ERROR: Go is needed to build Jaeger"; exit 1; }
+    say "building Jaeger v2 (module v1.76.0, cmd/jaeger) from the Go module proxy (first time: minutes)"
+    (cd tools/jaeger && GOFLAGS=-buildvcs=false GOTOOLCHAIN=local \
+      go build -o jaeger github.com/jaegertracing/jaeger/cmd/jaeger) >&2
+  fi
+  say "starting Jaeger (memory storage)"
+  nohup tools/jaeger/jaeger --config tools/jaeger/config.yaml >"$STATE/jaeger.log" 2>&1 &
+  wait_for jaeger 16686 60
+fi
+
+# --- Prometheus ---------------------------------------------------------------------------
+PROM_DIR="$STATE/prometheus"
+if ! want prometheus; then
+  :
+elif port_open 9090; then
+  say "Prometheus already running on 9090"
+else
+  if [ ! -x tools/.apt/bin/prometheus ]; then
+    # Unpacked, not installed: the package's service would start a second Prometheus.
+    say "unpacking prometheus from Debian's package into tools/.apt/bin"
+    debs=$(mktemp -d)
+    (cd "$debs" && { apt-get download -qq prometheus 2>/dev/null || { apt-get update -qq && apt-get download -qq prometheus; }; }) >&2
+    dpkg-deb -x "$debs"/prometheus_*.deb "$debs/root"
+    mkdir -p tools/.apt/bin
+    cp "$debs/root/usr/bin/prometheus" tools/.apt/bin/
+    rm -rf "$debs"
+  fi
+  say "starting Prometheus (config from deploy/prometheus, targets in $PROM_DIR/targets)"
+  rm -rf "$PROM_DIR"
+  node_modules/.bin/node tools/prometheus-bench.mjs "$PROM_DIR"
+  nohup tools/.apt/bin/prometheus --config.file="$PROM_DIR/prometheus.yml" \
+    --storage.tsdb.path="$PROM_DIR/data" --web.listen-address=127.0.0.1:9090 \
+    >"$STATE/prometheus.log" 2>&1 &
+  wait_for prometheus 9090 60
+fi
+
 ! want nats || echo "export TRANSPORTER=nats://127.0.0.1:4222"
 ! want redis || echo "export CACHER=redis://127.0.0.1:6379"
 ! want ferretdb || echo "export MONGO_URI=mongodb://127.0.0.1:27017/commerce_mesh_test"
+! want jaeger || echo "export JAEGER_QUERY_URL=http://127.0.0.1:16686 JAEGER_COLLECTOR=http://127.0.0.1:14268/api/traces"
+! want prometheus || echo "export PROMETHEUS_URL=http://127.0.0.1:9090 PROMETHEUS_TARGETS=$PROM_DIR/targets"

@@ -6,7 +6,8 @@
 #   k8s/                kustomize v5 build of k8s/base and k8s/overlays/production, every
 #                       rendered object checked by kubernetes-validate (strict: unknown fields
 #                       are errors) against the JSON schemas of Kubernetes $K8S_VERSION
-#   deploy/prometheus   promtool check config (Debian's prometheus package)
+#   deploy/prometheus   promtool check config (with the alerting rules it loads) and
+#                       promtool test rules alerts.test.yml (Debian's prometheus package)
 #   deploy/nginx        nginx -t (Debian's nginx package)
 # then runs test/unit/deploy-manifests.test.ts and deploy-nats.test.ts with the validators required.
 #
@@ -69,18 +70,19 @@ install_python_tools() {
 
 install_debian_tools() {
   local apt="$PWD/tools/.apt"
-  if [[ -x "$apt/bin/promtool" && -x "$apt/bin/nginx" ]]; then
+  if [[ -x "$apt/bin/promtool" && -x "$apt/bin/nginx" && -x "$apt/bin/prometheus" ]]; then
     return
   fi
-  say "unpacking promtool and nginx from Debian's prometheus and nginx packages into tools/.apt"
+  say "unpacking promtool, prometheus and nginx from Debian's prometheus and nginx packages into tools/.apt"
   rm -rf "$apt"
   mkdir -p "$apt/debs" "$apt/root" "$apt/bin" "$apt/nginx-prefix"
   local get=(apt-get download -qq prometheus nginx)
   (cd "$apt/debs" && { "${get[@]}" 2>/dev/null || { apt-get update -qq && "${get[@]}"; }; })
   local deb
   for deb in "$apt"/debs/*.deb; do dpkg-deb -x "$deb" "$apt/root"; done
-  # Keep the two binaries only (promtool is static; nginx links the system's libssl/pcre2).
-  cp "$apt/root/usr/bin/promtool" "$apt/root/usr/sbin/nginx" "$apt/bin/"
+  # Keep the binaries only (promtool and prometheus are static; nginx links the system's
+  # libssl/pcre2). prometheus is the test bench's server (tools/test-bench.sh).
+  cp "$apt/root/usr/bin/promtool" "$apt/root/usr/bin/prometheus" "$apt/root/usr/sbin/nginx" "$apt/bin/"
   rm -rf "$apt/debs" "$apt/root"
 }
 
@@ -110,6 +112,9 @@ validate() {
 
   say "promtool check config deploy/prometheus/prometheus.yml"
   tools/.apt/bin/promtool check config deploy/prometheus/prometheus.yml
+
+  say "promtool test rules deploy/prometheus/alerts.test.yml"
+  tools/.apt/bin/promtool test rules deploy/prometheus/alerts.test.yml
 
   say "nginx -t deploy/nginx/nginx.conf"
   tools/.apt/bin/nginx -t -q -p tools/.apt/nginx-prefix -e stderr -c "$PWD/deploy/nginx/nginx.conf"

@@ -18,6 +18,7 @@ import {
   read,
 } from "../helpers/deploy-files";
 import { ASYNC_CONTEXT_FRAME_FLAG } from "../../middlewares/log-context";
+import { parse } from "yaml";
 
 describe("deployment files cover the code they deploy", () => {
   const variables = configVariables();
@@ -145,6 +146,21 @@ describe("deployment files cover the code they deploy", () => {
     for (const name of SERVICE_NAMES) {
       expect((compose.services[name] as { command?: unknown }).command).toBeUndefined();
     }
+  });
+
+  it("ships deploy/prometheus/alerts.yml unchanged to compose's and Kubernetes' Prometheus", () => {
+    const rules = read("deploy/prometheus/alerts.yml");
+    expect(parse(read("deploy/prometheus/prometheus.yml")).rule_files).toEqual(["alerts.yml"]);
+    const volumes = (compose.services.prometheus as { volumes: string[] }).volumes;
+    expect(volumes).toContain("./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro");
+    const generators = (
+      parse(read("k8s/base/kustomization.yaml")) as {
+        configMapGenerator: Array<{ name: string; files: string[] }>;
+      }
+    ).configMapGenerator;
+    const files = generators.find((g) => g.name === "prometheus-rules")!.files;
+    expect(files).toEqual(["alerts.yml=prometheus/alerts.yml"]);
+    expect(read("k8s/base/prometheus/alerts.yml")).toBe(rules);
   });
 });
 
