@@ -69,6 +69,17 @@ export interface AppConfig {
     chargeLog: string | null;
   };
   notifications: { smtpUrl: string | undefined };
+  /** The events outbox of orders and payments (lib/outbox.ts). */
+  outbox: {
+    /** OUTBOX_GRACE_MS: how old a pending event must be before the periodic pass re-sends it. */
+    graceMs: number;
+    /**
+     * CRASH_AFTER_WRITE: a fault hook of the crash tests. Names an event (`order.confirmed`);
+     * the process SIGKILLs itself after the state write that owes it, before the emit.
+     * Refused in production.
+     */
+    crashAfterWrite: string | null;
+  };
   /**
    * Fault injection rules (middlewares/faults.ts) active from the start, `;`-separated, each
    * in the REPL's syntax: `payments:order.created error=0.5 latency=200ms`. Empty: none.
@@ -113,6 +124,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new Error(
       "JWT_SECRET must be set when NODE_ENV=production (tokens would not survive a restart)",
     );
+  }
+  if (isProduction && env.CRASH_AFTER_WRITE) {
+    throw new Error("CRASH_AFTER_WRITE is a test fault hook and must not be set in production");
   }
   if (env.JWT_SECRET && env.JWT_SECRET.length < 32) {
     throw new Error("JWT_SECRET must be at least 32 characters");
@@ -171,6 +185,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       chargeLog: env.PAYMENT_CHARGE_LOG ? path.resolve(env.PAYMENT_CHARGE_LOG) : null,
     },
     notifications: { smtpUrl: env.SMTP_URL || undefined },
+    outbox: {
+      graceMs: int(env.OUTBOX_GRACE_MS, 2_000, "OUTBOX_GRACE_MS"),
+      crashAfterWrite: env.CRASH_AFTER_WRITE || null,
+    },
     faults: env.FAULTS ?? "",
   };
 }
