@@ -153,19 +153,6 @@ describe("the outbox survives a crash between the state write and the emit", () 
       }[event]!;
       for (const o of orders) expect(wanted).toContain(o.status);
 
-      // Nothing is left pending in any outbox: the lost emit was re-sent and marked sent.
-      await waitFor(
-        async () => [
-          ...((await ordersOf(shop)).filter((o) => accepted.has(o._id)) as StoredOrder[]),
-          ...((await paymentsOf(shop, ids)) as StoredPayment[]),
-        ],
-        (docs) =>
-          docs.every((d) => (d.outbox ?? []).length === 0 && (d.outboxDue ?? null) === null),
-        30_000,
-        250,
-      );
-      expect(shop.cluster.nodes.get(node)!.output.join("")).toContain(`Re-sending ${event} of `);
-
       // At most one charge per order, for its amount, and only for a payment that took money.
       const paymentOf = new Map(payments.map((p) => [p.orderId, p]));
       for (const o of orders) {
@@ -208,6 +195,19 @@ describe("the outbox survives a crash between the state write and the emit", () 
           expect(gwLog().split(`notification ${n.id} `).length - 1).toBe(1);
         }
       }
+
+      // Nothing is left pending in any outbox: the lost emit was re-sent and marked sent.
+      await waitFor(
+        async () => [
+          ...((await ordersOf(shop)).filter((o) => accepted.has(o._id)) as StoredOrder[]),
+          ...((await paymentsOf(shop, ids)) as StoredPayment[]),
+        ],
+        (docs) =>
+          docs.every((d) => (d.outbox ?? []).length === 0 && (d.outboxDue ?? null) === null),
+        30_000,
+        250,
+      );
+      expect(shop.cluster.nodes.get(node)!.output.join("")).toContain(`Re-sending ${event} of `);
     },
   );
 });
