@@ -111,10 +111,15 @@ describe("the outbox survives a crash between the state write and the emit", () 
       await placeOrders(shop.http, planned, 2);
       // The hook fired: the process died by its own SIGKILL after the write of `event`.
       if (!cancelConfirmed) expect(await crashed).toBe("SIGKILL");
-      // Clients whose request died with the process retry with their keys: each finds its
-      // order, or places it now.
-      const { accepted } = await placeOrders(shop.http, planned, 2);
-      expect(accepted.size).toBe(ORDERS_PER_CASE);
+      // Clients whose request died with the process retry with their keys until they get an
+      // answer: each finds its order, or places it now (a checkout the crash cut off half-way
+      // is withdrawn by the sweeper first).
+      const { accepted } = await waitFor(
+        () => placeOrders(shop.http, planned, 2),
+        (placed) => placed.accepted.size === ORDERS_PER_CASE,
+        90_000,
+        1_000,
+      );
       const ids = [...accepted];
       const mine = async () =>
         (await ordersOf(shop)).filter((o) => accepted.has(o._id)) as StoredOrder[];
