@@ -107,7 +107,6 @@ interface PaymentDoc {
 interface ProductDoc {
   _id: string;
   stock: number;
-  reserved?: Record<string, number>;
 }
 
 interface Check {
@@ -254,7 +253,7 @@ async function main(): Promise<number> {
     const settleStart = Date.now();
     resetConfig();
     process.env.MONGO_URI = data.mongoUri;
-    const probe = await openProbe(["orders", "payments", "products"]);
+    const probe = await openProbe(["orders", "payments", "products", "reservations"]);
     try {
       let orders: OrderDoc[] = [];
       for (;;) {
@@ -345,10 +344,12 @@ async function main(): Promise<number> {
             `${product.id}: stock ${doc.stock}, expected ${INITIAL_STOCK - sold} (sold ${sold})`,
           );
         }
-        const heldByOthers = Object.keys(doc.reserved ?? {}).filter((id) => !confirmedIds.has(id));
-        if (heldByOthers.length > 0) {
-          stockProblems.push(`${product.id}: held by ${heldByOthers.length} unconfirmed orders`);
-        }
+      }
+      const heldByOthers = (
+        await probe.store("reservations").find({ query: { state: { $ne: "released" } } })
+      ).filter((r) => !confirmedIds.has(r._id) && orders.some((o) => o._id === r._id));
+      if (heldByOthers.length > 0) {
+        stockProblems.push(`stock held by ${heldByOthers.length} unconfirmed orders`);
       }
       checks.push({
         name: "stock is conserved for every product",

@@ -71,6 +71,17 @@ export interface AppConfig {
     chargeLog: string | null;
   };
   notifications: { smtpUrl: string | undefined };
+  /** The events outbox of orders and payments (lib/outbox.ts). */
+  outbox: {
+    /** OUTBOX_GRACE_MS: how old a pending event must be before the periodic pass re-sends it. */
+    graceMs: number;
+    /**
+     * CRASH_AFTER_WRITE: a fault hook of the crash tests. Names an event (`order.confirmed`);
+     * the process SIGKILLs itself after the state write that owes it, before the emit.
+     * Refused in production.
+     */
+    crashAfterWrite: string | null;
+  };
   /**
    * Fault injection rules (middlewares/faults.ts) active from the start, `;`-separated, each
    * in the REPL's syntax: `payments:order.created error=0.5 latency=200ms`. Empty: none.
@@ -213,6 +224,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       "JWT_SECRET must be set when NODE_ENV=production (tokens would not survive a restart): JWT_SECRET is empty, generate one with `openssl rand -hex 32`",
     );
   }
+  if (isProduction && env.CRASH_AFTER_WRITE) {
+    throw new ConfigError(
+      "CRASH_AFTER_WRITE",
+      `CRASH_AFTER_WRITE=${env.CRASH_AFTER_WRITE} is a test fault hook and must not be set in production`,
+    );
+  }
   // The secret itself is never printed, only its length.
   if (env.JWT_SECRET && env.JWT_SECRET.length < 32) {
     throw new ConfigError(
@@ -279,6 +296,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       chargeLog: env.PAYMENT_CHARGE_LOG ? path.resolve(env.PAYMENT_CHARGE_LOG) : null,
     },
     notifications: { smtpUrl: env.SMTP_URL || undefined },
+    outbox: {
+      graceMs: int(env.OUTBOX_GRACE_MS, 2_000, "OUTBOX_GRACE_MS"),
+      crashAfterWrite: env.CRASH_AFTER_WRITE || null,
+    },
     faults: env.FAULTS ?? "",
   };
 }

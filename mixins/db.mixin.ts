@@ -195,6 +195,33 @@ async function ensureIndexes(adapter: AdapterWithRaw, kind: Store["kind"], index
   }
 }
 
+/**
+ * A second collection of a service that owns more than one (products' `reservations`): its own
+ * adapter on the same database, the same Store, the same indexes on connect. The owner
+ * disconnects it when it stops.
+ */
+export async function openStore(
+  owner: Service,
+  collection: string,
+  indexes: IndexSpec[],
+): Promise<{ store: Store; close(): Promise<void> }> {
+  const adapter = makeAdapter(collection) as AdapterWithRaw;
+  // The Mongo adapter names its collection after its service's schema.
+  adapter.init(owner.broker, {
+    schema: { collection },
+    logger: owner.logger,
+  } as unknown as Service);
+  await adapter.connect();
+  const kind: Store["kind"] = config().mongoUri ? "mongo" : "nedb";
+  await ensureIndexes(adapter, kind, indexes);
+  return {
+    store: storeFor(adapter, kind, collection),
+    close: async () => {
+      await adapter.disconnect();
+    },
+  };
+}
+
 export function dbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
   const cacheCleanEvent = `cache.clean.${opts.collection}`;
 

@@ -10,9 +10,12 @@
  *   transition is one conditional update on the expected status and payment status
  *   (services/orders/state-machine.ts decides, this file applies), so concurrent events and
  *   requests cannot both win.
+ * - The event a transition owes is recorded in the order's outbox by the transition's own
+ *   write and removed once emitted (lib/outbox.ts): a crash between the write and the emit
+ *   loses no event.
  * - The sweeper re-drives every order whose deadline passed: it re-emits the step's event,
  *   cancels orders unpaid past ORDER_PAYMENT_TIMEOUT_MS, finishes stock releases and abandons
- *   checkouts that died half-way.
+ *   checkouts that died half-way. It also re-sends the outbox entries left unsent.
  */
 import { countDomain } from "../lib/metrics";
 import { randomUUID } from "node:crypto";
@@ -29,9 +32,6 @@ import {
 import { isAdmin, type GatewayMeta } from "../lib/auth";
 import { pagingParams, type Page } from "../lib/paging";
 import {
-  ORDER_CANCELLED,
-  ORDER_CONFIRMED,
-  ORDER_CREATED,
   PAYMENTS_LOOKUP,
   PAYMENT_FAILED,
   PAYMENT_REFUNDED,
@@ -41,9 +41,6 @@ import {
   paymentRefundedSchema,
   paymentSucceededSchema,
   type CancelReason,
-  type OrderCancelledEvent,
-  type OrderConfirmedEvent,
-  type OrderCreatedEvent,
   type OrderRecord,
   type PaymentFailedEvent,
   type PaymentRecord,
@@ -51,6 +48,16 @@ import {
   type PaymentSucceededEvent,
 } from "../lib/events";
 import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
+import {
+  OUTBOX_INDEX,
+  crashPoint,
+  deliver,
+  pendingEvent,
+  resendDue,
+  type OutboxEntry,
+  type OutboxFields,
+} from "../lib/outbox";
+import { EVENT_OF_EFFECT, orderEvent } from "./orders/events";
 import type { PricedLine, ReserveLine } from "./products/reservations";
 import { checkoutHash, type CheckoutBody } from "./orders/checkout";
 import { unbackedPayment, type PaymentOutcome } from "./orders/payment-check";
@@ -96,7 +103,7 @@ export interface Order {
 }
 
 /** The stored order: the contract's fields plus the saga's bookkeeping. */
-interface OrderDoc extends Doc {
+interface OrderDoc extends Doc, OutboxFields {
   userId: string;
   status: OrderStatus;
   items: Array<OrderLine | ReserveLine>;
@@ -156,7 +163,8 @@ interface OrdersMethods extends DbMethods {
     decide: (s: SagaState, now: number) => Decision,
     emitter: Emitter,
   ): Promise<Decision | null>;
-  runEffects(doc: OrderDoc, t: Transition, emitter: Emitter): Promise<void>;
+  runEffects(doc: OrderDoc, t: Transition, emitter: Emitter, pending: OutboxEntry[]): Promise<void>;
+  emitEvent(event: string, doc: OrderDoc, emitter: Emitter): Promise<void>;
   releaseStock(doc: OrderDoc): Promise<boolean>;
   settle(orderId: string): Promise<void>;
   sweep(): Promise<void>;
@@ -202,6 +210,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
         { field: "userId" },
         { field: "deadline" },
         { field: "createdAt" },
+        OUTBOX_INDEX,
       ],
     }),
   ],
@@ -559,17 +568,28 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       if (t.set.paymentStatus) set["payment.status"] = t.set.paymentStatus;
       if (t.set.paymentId) set["payment.id"] = t.set.paymentId;
       if (t.set.cancelReason) set.cancelReason = t.set.cancelReason;
-      const update: Record<string, unknown> = { $set: set, $inc: { rev: 1 } };
+      const push: Record<string, unknown> = {};
       if (t.history) {
         const entry: HistoryEntry = { status: t.history.status, at: String(set.updatedAt) };
         if (t.history.reason) entry.reason = t.history.reason;
-        update.$push = { history: entry };
+        push.history = entry;
       }
+      // The event the transition owes (one at most: state-machine.ts) goes into the outbox by
+      // this same write (lib/outbox.ts).
+      const owed = t.effects.map((e: Effect) => EVENT_OF_EFFECT[e]).find(Boolean);
+      const pending = owed ? pendingEvent(owed, Date.now()) : null;
+      if (pending) {
+        Object.assign(push, pending.push);
+        Object.assign(set, pending.set);
+      }
+      const update: Record<string, unknown> = { $set: set, $inc: { rev: 1 } };
+      if (Object.keys(push).length > 0) update.$push = push;
       const changed = await this.store.updateWhere(
         { _id: doc._id, status: t.expect.status, "payment.status": t.expect.paymentStatus },
         update,
       );
       if (changed === 0) return null;
+      if (owed) crashPoint(owed);
       if (t.set.status === "confirmed" || t.set.status === "cancelled") {
         countDomain(this.broker, "ordersFinal", {
           status: t.set.status,
@@ -578,7 +598,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       }
       const fresh = await this.loadOrder(doc._id);
       if (!fresh) return null;
-      const effects = this.runEffects(fresh, t, emitter);
+      const effects = this.runEffects(fresh, t, emitter, pending ? [pending.entry] : []);
       if (!background) await effects;
       else {
         // A failed effect is redone by the sweeper: the order's deadline is still set.
@@ -599,45 +619,9 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       throw new ServiceUnavailableError("The order is changing too fast, please retry");
     },
 
-    async runEffects(doc, t, emitter) {
+    async runEffects(doc, t, emitter, pending) {
       for (const effect of t.effects) {
         switch (effect) {
-          case "emitCreated": {
-            const event: OrderCreatedEvent = {
-              eventId: `${ORDER_CREATED}:${doc._id}`,
-              orderId: doc._id,
-              userId: doc.userId,
-              amount: doc.total,
-              currency: doc.currency,
-              paymentToken: doc.paymentToken,
-            };
-            await emitter.emit(ORDER_CREATED, event);
-            break;
-          }
-          case "emitConfirmed": {
-            const event: OrderConfirmedEvent = {
-              eventId: `${ORDER_CONFIRMED}:${doc._id}`,
-              orderId: doc._id,
-              userId: doc.userId,
-              total: doc.total,
-              currency: doc.currency,
-              productIds: productIdsOf(doc),
-            };
-            await emitter.emit(ORDER_CONFIRMED, event);
-            break;
-          }
-          case "emitCancelled": {
-            const event: OrderCancelledEvent = {
-              eventId: `${ORDER_CANCELLED}:${doc._id}`,
-              orderId: doc._id,
-              userId: doc.userId,
-              reason: doc.cancelReason ?? "cancelled_by_customer",
-              amount: doc.total,
-              currency: doc.currency,
-            };
-            await emitter.emit(ORDER_CANCELLED, event);
-            break;
-          }
           case "releaseStock":
             if (await this.releaseStock(doc)) {
               await this.store.updateWhere(
@@ -659,9 +643,18 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
               }
             }
             break;
+          default:
+            // The emits: their events are in the outbox, delivered below.
+            break;
         }
       }
+      await deliver(this.store, doc._id, pending, (e) => this.emitEvent(e.event, doc, emitter));
       if (doc.status === "cancelled") await this.settle(doc._id);
+    },
+
+    async emitEvent(event: string, doc: OrderDoc, emitter: Emitter) {
+      const payload = orderEvent(event, doc);
+      if (payload) await emitter.emit(event, payload);
     },
 
     /** products.release is idempotent; a failure leaves the deadline set, so the sweeper retries. */
@@ -707,6 +700,11 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
         if (!this.sweeper) return;
         await this.redriveOne(doc);
       }
+      await resendDue(
+        this.store,
+        (doc, e) => this.emitEvent(e.event, doc as OrderDoc, this.broker),
+        (message) => this.logger.info(message),
+      );
     },
 
     /**

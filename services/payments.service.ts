@@ -7,6 +7,10 @@
  * event may arrive again (the orders sweeper re-emits until it hears back), so each handler
  * first looks at the stored payment: a finished one has its outcome re-sent, never redone.
  *
+ * The outcome event (`payment.succeeded/failed/refunded`) is recorded in the payment's outbox by
+ * the same write as the outcome and removed once emitted (lib/outbox.ts); a periodic pass
+ * re-sends what a crash left unsent.
+ *
  * A charge is recorded as `processing` before the provider is called. If this process dies
  * mid-charge, the record stays `processing`; once it is older than any charge could take
  * (stale), the next redelivery claims it and resumes with the same provider idempotency key.
@@ -37,10 +41,25 @@ import {
   type PaymentSucceededEvent,
 } from "../lib/events";
 import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
+import {
+  OUTBOX_INDEX,
+  crashPoint,
+  deliver,
+  pendingEvent,
+  resendDue,
+  type OutboxFields,
+} from "../lib/outbox";
 import { createTestProvider, type ChargeResult, type PaymentProvider } from "./payments/provider";
 import { unbackedCancel, unbackedCharge } from "./payments/order-check";
 
 export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunding" | "refunded";
+
+/** The event each final status announces. */
+const EVENT_OF_STATUS: Partial<Record<PaymentStatus, string>> = {
+  succeeded: PAYMENT_SUCCEEDED,
+  failed: PAYMENT_FAILED,
+  refunded: PAYMENT_REFUNDED,
+};
 
 export interface Payment {
   id: string;
@@ -53,7 +72,7 @@ export interface Payment {
   createdAt: string;
 }
 
-interface PaymentDoc extends Doc {
+interface PaymentDoc extends Doc, OutboxFields {
   orderId: string;
   userId: string;
   amount: number;
@@ -77,6 +96,8 @@ interface PaymentDoc extends Doc {
 
 interface PaymentsVars extends DbVars {
   provider: PaymentProvider;
+  outboxTimer: NodeJS.Timeout | null;
+  outboxPass: Promise<unknown> | null;
 }
 
 type Emitter = Pick<Context, "emit">;
@@ -90,6 +111,13 @@ interface PaymentsMethods extends DbMethods {
   charge(doc: PaymentDoc, ctx: Tracing): Promise<PaymentDoc>;
   refund(doc: PaymentDoc, emitter: Emitter): Promise<void>;
   announce(doc: PaymentDoc, emitter: Emitter): Promise<void>;
+  emitEvent(event: string, doc: PaymentDoc, emitter: Emitter): Promise<void>;
+  record(
+    doc: PaymentDoc,
+    status: PaymentStatus,
+    set: Record<string, unknown>,
+    emitter: Emitter,
+  ): Promise<PaymentDoc | null>;
   orderBacks<E extends OrderCreatedEvent | OrderCancelledEvent>(
     ctx: Context<E>,
     check: (event: E, order: OrderRecord | null) => string | null,
@@ -101,7 +129,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
   mixins: [
     dbMixin({
       collection: "payments",
-      indexes: [{ field: "orderId", unique: true }, { field: "userId" }],
+      indexes: [{ field: "orderId", unique: true }, { field: "userId" }, OUTBOX_INDEX],
     }),
   ],
 
@@ -185,7 +213,9 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         if (!doc) {
           // Not charged yet: take the order's one payment slot as `failed`, so an order.created
           // still on its way can never charge a cancelled order.
-          const iso = new Date().toISOString();
+          const now = Date.now();
+          const iso = new Date(now).toISOString();
+          const owed = pendingEvent(PAYMENT_FAILED, now);
           try {
             doc = (await this.store.insert({
               orderId: e.orderId,
@@ -196,15 +226,25 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
               failureReason: "order_cancelled",
               nodeId: this.broker.nodeID,
               attempts: 0,
-              claimedAt: Date.now(),
+              claimedAt: now,
               rev: 0,
               createdAt: iso,
               updatedAt: iso,
+              outbox: [owed.entry],
+              ...owed.set,
             })) as PaymentDoc;
           } catch (err) {
             if (!this.store.isDuplicateKeyError(err)) throw err;
             doc = await this.byOrder(e.orderId);
             if (!doc) return;
+          }
+          // This handler wrote the slot: its payment.failed is the state change's event.
+          if (doc.outbox?.some((o) => o.id === owed.entry.id)) {
+            crashPoint(PAYMENT_FAILED);
+            const inserted = doc;
+            return deliver(this.store, doc._id, [owed.entry], (entry) =>
+              this.emitEvent(entry.event, inserted, ctx),
+            );
           }
         }
         if (doc.status === "processing") {
@@ -299,15 +339,12 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       const set: Record<string, unknown> = result.ok
         ? { status: "succeeded", chargeId: result.chargeId }
         : { status: "failed", failureReason: result.reason };
-      set.updatedAt = new Date().toISOString();
-      const recorded = await this.store.updateWhere(
-        { _id: doc._id, status: "processing" },
-        { $set: set, $inc: { rev: 1 } },
-      );
-      if (recorded > 0) {
+      const recorded = await this.record(doc, "processing", set, ctx);
+      if (recorded) {
         countDomain(this.broker, "payments", { outcome: result.ok ? "succeeded" : result.reason });
+        return recorded;
       }
-      // Whoever recorded it, the stored outcome is the one announced.
+      // Another handler recorded it first: the stored outcome is the one announced.
       const stored = (await this.byOrder(doc.orderId)) ?? doc;
       await this.announce(stored, ctx);
       return stored;
@@ -319,16 +356,44 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         chargeId: doc.chargeId ?? "",
         amount: doc.amount,
       });
-      const recorded = await this.store.updateWhere(
-        { _id: doc._id, status: "refunding" },
+      const recorded = await this.record(
+        doc,
+        "refunding",
+        { status: "refunded", refundId },
+        emitter,
+      );
+      if (recorded) {
+        countDomain(this.broker, "payments", { outcome: "refunded" });
+        return;
+      }
+      const stored = await this.byOrder(doc.orderId);
+      if (stored) await this.announce(stored, emitter);
+    },
+
+    /**
+     * Records a final outcome (`set.status`) where the payment is still `status`, with its
+     * event in the outbox by the same write, then emits it. `null` when the payment moved on.
+     */
+    async record(doc, status, set, emitter) {
+      const now = Date.now();
+      const event = EVENT_OF_STATUS[set.status as PaymentStatus];
+      if (!event) throw new Error(`No event for a payment ${String(set.status)}`);
+      const owed = pendingEvent(event, now);
+      const changed = await this.store.updateWhere(
+        { _id: doc._id, status },
         {
-          $set: { status: "refunded", refundId, updatedAt: new Date().toISOString() },
+          $set: { ...set, ...owed.set, updatedAt: new Date(now).toISOString() },
+          $push: owed.push,
           $inc: { rev: 1 },
         },
       );
-      if (recorded > 0) countDomain(this.broker, "payments", { outcome: "refunded" });
-      const stored = await this.byOrder(doc.orderId);
-      if (stored) await this.announce(stored, emitter);
+      if (changed === 0) return null;
+      crashPoint(event);
+      const stored = (await this.byOrder(doc.orderId)) ?? { ...doc, ...set };
+      await deliver(this.store, doc._id, [owed.entry], (e) =>
+        this.emitEvent(e.event, stored, emitter),
+      );
+      return stored;
     },
 
     /**
@@ -351,35 +416,40 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       return false;
     },
 
-    /** (Re-)sends the event of a payment's final state; in-flight states have none yet. */
+    /** Re-sends the event of a payment's final state; in-flight states have none yet. */
     async announce(doc: PaymentDoc, emitter: Emitter): Promise<void> {
+      const event = EVENT_OF_STATUS[doc.status];
+      if (event) await this.emitEvent(event, doc, emitter);
+    },
+
+    async emitEvent(event: string, doc: PaymentDoc, emitter: Emitter): Promise<void> {
       const base = { paymentId: doc._id, orderId: doc.orderId, userId: doc.userId };
-      switch (doc.status) {
-        case "succeeded": {
-          const event: PaymentSucceededEvent = {
+      switch (event) {
+        case PAYMENT_SUCCEEDED: {
+          const payload: PaymentSucceededEvent = {
             ...base,
             eventId: `${PAYMENT_SUCCEEDED}:${doc._id}`,
             amount: doc.amount,
             currency: doc.currency,
           };
-          return emitter.emit(PAYMENT_SUCCEEDED, event);
+          return emitter.emit(PAYMENT_SUCCEEDED, payload);
         }
-        case "failed": {
-          const event: PaymentFailedEvent = {
+        case PAYMENT_FAILED: {
+          const payload: PaymentFailedEvent = {
             ...base,
             eventId: `${PAYMENT_FAILED}:${doc._id}`,
             reason: doc.failureReason ?? "failed",
           };
-          return emitter.emit(PAYMENT_FAILED, event);
+          return emitter.emit(PAYMENT_FAILED, payload);
         }
-        case "refunded": {
-          const event: PaymentRefundedEvent = {
+        case PAYMENT_REFUNDED: {
+          const payload: PaymentRefundedEvent = {
             ...base,
             eventId: `${PAYMENT_REFUNDED}:${doc._id}`,
             amount: doc.amount,
             currency: doc.currency,
           };
-          return emitter.emit(PAYMENT_REFUNDED, event);
+          return emitter.emit(PAYMENT_REFUNDED, payload);
         }
         default:
           return;
@@ -390,5 +460,28 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
   created() {
     const { slowMs, chargeLog } = config().payments;
     this.provider = createTestProvider({ slowMs, chargeLog });
+  },
+
+  // The outbox pass runs as often as the orders sweeper (SWEEPER_INTERVAL_MS).
+  started() {
+    this.outboxPass = null;
+    this.outboxTimer = setInterval(() => {
+      if (this.outboxPass) return;
+      this.outboxPass = resendDue(
+        this.store,
+        (doc, e) => this.emitEvent(e.event, doc as PaymentDoc, this.broker),
+        (message) => this.logger.info(message),
+      )
+        .catch((err: unknown) => this.logger.error("Outbox pass failed:", err))
+        .finally(() => {
+          this.outboxPass = null;
+        });
+    }, config().orders.sweeperIntervalMs);
+  },
+
+  async stopped() {
+    if (this.outboxTimer) clearInterval(this.outboxTimer);
+    this.outboxTimer = null;
+    await this.outboxPass;
   },
 });

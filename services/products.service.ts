@@ -1,18 +1,29 @@
 /**
  * products: the catalog. Anonymous reads (cached), admin writes, and the stock reservations of
  * the checkout saga (`reserve`/`release`, callable by services only). Owns the `products`
- * collection.
+ * collection and the `reservations` collection (services/products/reservations.ts): a second
+ * store of this service rather than a service of its own, because a reservation only ever
+ * changes together with a product's stock, by this service, in the same call.
  */
 import type { Context, ServiceSettingSchema } from "moleculer";
 import { defineService } from "../lib/define-service";
-import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
-import { ConflictError, NotFoundError, OutOfStockError, ValidationError } from "../lib/errors";
+import {
+  dbMixin,
+  openStore,
+  type DbMethods,
+  type DbVars,
+  type Doc,
+  type Query,
+} from "../mixins/db.mixin";
+import { ConflictError, NotFoundError, ValidationError } from "../lib/errors";
 import { escapeRegExp, pagingParams, type Page } from "../lib/paging";
 import type { GatewayMeta } from "../lib/auth";
 import { demoCatalog } from "./products/catalog";
 import {
-  heldQuantity,
-  reservationField,
+  MARKER_FIELDS,
+  RESERVATIONS_COLLECTION,
+  RESERVATION_INDEXES,
+  Reservations,
   type PricedLine,
   type ReleaseParams,
   type ReserveParams,
@@ -62,15 +73,19 @@ interface RecommendationParams {
   productId: string;
   limit: number;
 }
-// Order ids become field names (`reserved.<orderId>`): no dots, no `$`.
+// Order ids become field names of the markers (`taking.<orderId>`): no dots, no `$`.
 const orderIdParam = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ } as const;
 
 interface ProductsMethods extends DbMethods {
   publicProduct(doc: Doc): Product;
-  releaseHeld(orderId: string, productIds?: string[]): Promise<number>;
 }
 
-export default defineService<ServiceSettingSchema, ProductsMethods, DbVars>({
+interface ProductsVars extends DbVars {
+  reservations: Reservations;
+  closeReservations: (() => Promise<void>) | null;
+}
+
+export default defineService<ServiceSettingSchema, ProductsMethods, ProductsVars>({
   name: "products",
   mixins: [
     dbMixin({
@@ -249,12 +264,9 @@ export default defineService<ServiceSettingSchema, ProductsMethods, DbVars>({
     },
 
     /**
-     * Takes the stock of an order, all lines or none. Each line is one atomic conditional update
-     * (`stock >= qty` and not yet held for this order → `$inc: -qty` and a `reserved.<orderId>`
-     * marker), so concurrent checkouts can never oversell and a repeated call takes nothing
-     * twice. The marker lives in the product document itself, written in the same update as the
-     * stock: there is no moment, even across a crash, where stock is gone without a record of
-     * which order holds it.
+     * Takes the stock of an order, all lines or none, exactly once however often it is called
+     * (services/products/reservations.ts). Each line is an atomic conditional update
+     * (`stock >= qty`), so concurrent checkouts can never oversell.
      */
     reserve: {
       visibility: "public",
@@ -273,36 +285,11 @@ export default defineService<ServiceSettingSchema, ProductsMethods, DbVars>({
       },
       async handler(ctx: Context<ReserveParams>): Promise<PricedLine[]> {
         const { orderId, items } = ctx.params;
-        const field = reservationField(orderId);
         const productIds = items.map((i) => i.productId);
-        let changed = false;
         try {
-          for (const { productId, quantity } of items) {
-            const taken = await this.store.updateWhere(
-              { _id: productId, stock: { $gte: quantity }, [field]: { $exists: false } },
-              { $inc: { stock: -quantity }, $set: { [field]: quantity } },
-            );
-            if (taken === 1) {
-              changed = true;
-              continue;
-            }
-            const doc = await this.store.findById(productId);
-            if (!doc) throw new NotFoundError("Product");
-            // Already held by an earlier call for this order (a retry): nothing more to take.
-            if (heldQuantity(doc, orderId) !== undefined) continue;
-            throw new OutOfStockError({
-              productId,
-              requested: quantity,
-              available: Number(doc.stock),
-            });
-          }
-        } catch (err) {
-          // All or nothing: give back every line this order holds, including lines an earlier,
-          // interrupted call took.
-          if ((await this.releaseHeld(orderId, productIds)) > 0) changed = true;
-          throw err;
+          await this.reservations.reserve(orderId, items);
         } finally {
-          if (changed) await this.clearCache();
+          await this.clearCache();
         }
 
         const docs = await Promise.all(productIds.map((id) => this.store.findById(id)));
@@ -331,7 +318,7 @@ export default defineService<ServiceSettingSchema, ProductsMethods, DbVars>({
         productIds: { type: "array", items: idParam, max: 50, optional: true },
       },
       async handler(ctx: Context<ReleaseParams>): Promise<{ released: number }> {
-        const released = await this.releaseHeld(ctx.params.orderId, ctx.params.productIds);
+        const released = await this.reservations.release(ctx.params.orderId);
         if (released > 0) await this.clearCache();
         return { released };
       },
@@ -342,30 +329,19 @@ export default defineService<ServiceSettingSchema, ProductsMethods, DbVars>({
     /** The contract's product: the internal reservation markers never leave the service. */
     publicProduct(doc: Doc): Product {
       const rest: Doc = { ...doc };
-      delete rest.reserved;
+      for (const field of MARKER_FIELDS) delete rest[field];
       return this.toEntity<Product>(rest);
     },
+  },
 
-    /**
-     * Returns each held line to stock. The update matches the exact held quantity and removes
-     * the marker in the same atomic step, so two concurrent releases give the stock back once.
-     * Without `productIds` every product is searched (an unindexed scan: callers pass them).
-     */
-    async releaseHeld(orderId: string, productIds?: string[]): Promise<number> {
-      const field = reservationField(orderId);
-      const query: Query = { [field]: { $exists: true } };
-      if (productIds) query._id = { $in: productIds };
-      const holders = await this.store.find({ query });
-      let released = 0;
-      for (const doc of holders) {
-        const quantity = heldQuantity(doc, orderId);
-        if (quantity === undefined) continue;
-        released += await this.store.updateWhere(
-          { _id: doc._id, [field]: quantity },
-          { $inc: { stock: quantity }, $unset: { [field]: true } },
-        );
-      }
-      return released;
-    },
+  async started() {
+    const { store, close } = await openStore(this, RESERVATIONS_COLLECTION, RESERVATION_INDEXES);
+    this.reservations = new Reservations(this.store, store);
+    this.closeReservations = close;
+  },
+
+  async stopped() {
+    await this.closeReservations?.();
+    this.closeReservations = null;
   },
 });

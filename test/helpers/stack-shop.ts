@@ -64,7 +64,7 @@ export async function startShop(
       });
       customers.push({ id: res.body.user.id, token: res.body.token });
     }
-    const probe = await openProbe(["orders", "payments", "products"]);
+    const probe = await openProbe(["orders", "payments", "products", "reservations"]);
     return {
       cluster,
       http,

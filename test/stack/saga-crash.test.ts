@@ -82,10 +82,17 @@ async function expectConsistent(shop: Shop, products: Product[], accepted: Set<s
       .reduce((sum, line) => sum + line.quantity, 0);
     const doc = await shop.probe.store("products").findById(product.id);
     expect(doc?.stock).toBe(INITIAL_STOCK - sold);
-    // Cancelled orders hold nothing any more.
-    const held = Object.keys((doc?.reserved as Record<string, number> | undefined) ?? {});
-    const confirmed = new Set(orders.filter((o) => o.status === "confirmed").map((o) => o._id));
-    for (const orderId of held) expect(confirmed.has(orderId)).toBe(true);
+  }
+  // Confirmed orders hold their stock, cancelled ones hold nothing any more.
+  const reservations = await shop.probe
+    .store("reservations")
+    .find({ query: { _id: { $in: orders.map((o) => o._id) } } });
+  const stateOf = new Map(reservations.map((r) => [r._id, r.state]));
+  for (const o of orders) {
+    expect({ order: o._id, reservation: stateOf.get(o._id) }).toEqual({
+      order: o._id,
+      reservation: o.status === "confirmed" ? "held" : "released",
+    });
   }
   return orders;
 }

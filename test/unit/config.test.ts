@@ -42,6 +42,17 @@ describe("configuration from the environment", () => {
     expect(() => loadConfig({ PORT: "eighty" })).toThrow(/PORT must be a non-negative integer/);
     expect(() => brokerOptions(loadConfig({ TRANSPORTER: "amqp://x" }))).toThrow(/nats:\/\//);
     expect(() => redisOptions("http://x")).toThrow(/redis:\/\//);
+    const secret = "x".repeat(32);
+    expect(() =>
+      loadConfig({
+        NODE_ENV: "production",
+        JWT_SECRET: secret,
+        CRASH_AFTER_WRITE: "order.created",
+      }),
+    ).toThrow(/CRASH_AFTER_WRITE is a test fault hook/);
+    expect(loadConfig({ CRASH_AFTER_WRITE: "order.created" }).outbox.crashAfterWrite).toBe(
+      "order.created",
+    );
   });
 
   it("picks the services of a process from SERVICES", () => {

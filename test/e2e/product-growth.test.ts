@@ -1,0 +1,73 @@
+/**
+ * A product's document does not grow with its order count: reservations live in products'
+ * `reservations` collection (services/products/reservations.ts), not in the product.
+ */
+import type { Service } from "moleculer";
+import type { DbVars } from "../../mixins/db.mixin";
+import { startSystem, type TestSystem } from "../helpers/system";
+import { waitFor } from "../helpers/wait";
+import { createProduct, stockOf, type Order } from "../helpers/shop";
+
+describe("a product's document", () => {
+  let sys: TestSystem;
+  let admin: string;
+
+  beforeAll(async () => {
+    sys = await startSystem();
+    admin = await sys.adminToken();
+  });
+  afterAll(() => sys.stop());
+
+  async function placeSettled(
+    productId: string,
+    buyer: { token: string },
+    count: number,
+  ): Promise<Order[]> {
+    const placed: Order[] = [];
+    for (let i = 0; i < count; i++) {
+      const res = await sys.http.post<Order>("/api/orders", {
+        token: buyer.token,
+        json: {
+          items: [{ productId, quantity: 1 }],
+          // Every third order is declined: cancelled orders must leave nothing behind either.
+          paymentToken: i % 3 === 2 ? "tok_chargeDeclined" : "tok_visa",
+        },
+      });
+      expect(res.status).toBe(201);
+      placed.push(res.body);
+    }
+    return Promise.all(
+      placed.map((o) =>
+        waitFor(
+          async () => (await sys.http.get<Order>(`/api/orders/${o.id}`, buyer)).body,
+          (fresh) => fresh.status === "confirmed" || fresh.status === "cancelled",
+        ),
+      ),
+    );
+  }
+
+  it("keeps the same fields and size after 6 orders and after 36, naming none of them", async () => {
+    const product = await createProduct(sys.http, admin, 5_000);
+    const buyer = await sys.customer("growth");
+    const store = (sys.service("products") as Service & DbVars).store;
+    const stored = async () => (await store.findById(product.id))!;
+    const shape = (doc: Record<string, unknown>) => ({
+      fields: Object.keys(doc).sort(),
+      bytes: JSON.stringify(doc).length,
+    });
+
+    const few = await placeSettled(product.id, buyer, 6);
+    const afterFew = shape(await stored());
+    const many = await placeSettled(product.id, buyer, 30);
+    const afterMany = shape(await stored());
+
+    // (The first reservation leaves the empty marker objects `taking` and `giving` behind.)
+    expect(afterMany).toEqual(afterFew);
+    const text = JSON.stringify(await stored());
+    for (const o of [...few, ...many]) expect(text).not.toContain(o.id);
+    // The orders did take and give back stock: only the confirmed ones keep theirs.
+    const confirmed = [...few, ...many].filter((o) => o.status === "confirmed").length;
+    expect(confirmed).toBe(24);
+    expect(await stockOf(sys.http, product.id)).toBe(5_000 - confirmed);
+  });
+});
