@@ -28,9 +28,10 @@ COPY package.json ./
 COPY deploy/healthcheck.mjs ./deploy/healthcheck.mjs
 # numeric (the image's `node` user) so Kubernetes can verify runAsNonRoot
 USER 1000:1000
-# 3000: HTTP gateway (only where SERVICES includes api); 3030: Prometheus metrics (every node)
-EXPOSE 3000 3030
-# The gateway answers /health/live; any other node is alive while its metrics endpoint answers.
+# 3000: HTTP gateway (only where SERVICES includes api); 3030: Prometheus metrics and 3100:
+# /health/live and /health/ready (every node)
+EXPOSE 3000 3030 3100
+# Every node answers /health/ready on HEALTH_PORT (3100): ready once NATS and its database answer.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "deploy/healthcheck.mjs"]
 # `node` is PID 1, so SIGTERM reaches the broker directly, which lets in-flight requests
