@@ -298,7 +298,9 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
             this.sendJson(
               res,
               ready ? 200 : 503,
-              ready ? { status: "ok", ...services } : { status: "unavailable", missing, ...services },
+              ready
+                ? { status: "ok", ...services }
+                : { status: "unavailable", missing, ...services },
             );
           },
         },
