@@ -19,8 +19,11 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # --- final image: dist/ + production node_modules, owned by root (read-only to the app) and run
 # as the unprivileged `node` user (uid 1000)
 FROM node:22-bookworm-slim
+# DATA_DIR: /app belongs to root, so the embedded default's NeDB files go to /tmp (the one
+# writable place, an emptyDir in k8s/); set MONGO_URI for data that outlives the container.
 ENV NODE_ENV=production \
-    LOG_FORMAT=json
+    LOG_FORMAT=json \
+    DATA_DIR=/tmp/commerce-mesh-data
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

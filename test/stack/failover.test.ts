@@ -57,7 +57,7 @@ describe("a products process that dies and comes back", () => {
     // The gateway stays ready (it can serve every other route) and names the missing service.
     const ready = await http.get<{ unavailableServices: string[] }>("/health/ready");
     expect(ready.status).toBe(200);
-    expect(ready.body.unavailableServices).toEqual(["products"]);
+    expect(ready.body.unavailableServices).toContain("products");
 
     await cluster.restart("products");
     // Calls the cache cannot answer: an unknown id (errors are never cached) and a product not
