@@ -183,6 +183,20 @@ describe("deployment files cover the code they deploy", () => {
     );
   });
 
+  it("lets DNS reach NodeLocal DNSCache and the Ingress controller reach ACME solver pods", () => {
+    const policy = (name: string) =>
+      ofKind(baseObjects, "NetworkPolicy").find((o) => o.metadata.name === name)?.spec as {
+        podSelector: { matchLabels?: Record<string, string> };
+        egress?: { to: { ipBlock?: { cidr: string } }[] }[];
+        ingress?: { ports: { port: number }[] }[];
+      };
+    const dnsPeers = policy("dns-egress").egress!.flatMap((rule) => rule.to);
+    expect(dnsPeers.map((peer) => peer.ipBlock?.cidr)).toContain("169.254.20.10/32");
+    const acme = policy("acme-solver-ingress");
+    expect(acme.podSelector.matchLabels).toEqual({ "acme.cert-manager.io/http01-solver": "true" });
+    expect(acme.ingress![0].ports).toEqual([{ protocol: "TCP", port: 8089 }]);
+  });
+
   it("refuses, in production, every JWT_SECRET placeholder the repository ships", () => {
     const shipped = [
       ...ofKind(baseObjects, "Secret").flatMap((o) => o.stringData?.JWT_SECRET ?? []),
