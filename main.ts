@@ -57,8 +57,12 @@ export async function startNode(): Promise<ServiceBroker> {
   if (held && cfg.transporter) {
     // The broker starts its services (the gateway among them) once the transporter has let it
     // in; until then (a NATS refusing our credentials, say) health still answers here.
-    waiting.add(`transporter ${redactUrl(cfg.transporter)}`);
-    broker.localBus.once("$transporter.connected", () => void held.release());
+    const joining = `transporter ${redactUrl(cfg.transporter)}`;
+    waiting.add(joining);
+    broker.localBus.once("$transporter.connected", () => {
+      waiting.delete(joining);
+      void held.release();
+    });
   } else await held?.release();
   await broker.start();
   await announce(broker, cfg, healthPort);
