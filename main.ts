@@ -11,7 +11,8 @@
 import { ServiceBroker } from "moleculer";
 import { config, ConfigError, loadDotEnv, type AppConfig } from "./lib/config";
 import { redactUrl } from "./lib/redact";
-import { holdPort, waitForDependencies } from "./lib/startup";
+import { holdPort, logLine, waitForDependencies } from "./lib/startup";
+import { HealthServer } from "./lib/health";
 import { metricsPort } from "./lib/metrics-reporter";
 import { ASYNC_CONTEXT_FRAME_FLAG, asyncContextFrames } from "./middlewares/log-context";
 
@@ -40,22 +41,31 @@ function hasGateway(cfg: AppConfig): boolean {
 export async function startNode(): Promise<ServiceBroker> {
   const cfg = config();
   const waiting = new Set<string>();
-  // The gateway's port answers health while the dependencies are awaited.
+  // Every node's health answers from the start, saying what it waits for (lib/health.ts); the
+  // gateway's port answers the same while the dependencies are awaited.
+  const health = new HealthServer(waiting);
+  const healthPort = await health.listen(cfg.healthPort, (line) => logLine(cfg, "warn", line));
   const held = hasGateway(cfg) ? await holdPort(cfg.port, waiting) : null;
   await waitForDependencies(cfg, waiting);
   // Loaded only now: the services read the configuration when they are loaded, and it is valid.
   const { brokerOptions } = await import("./moleculer.config");
   const { selectServices } = await import("./services");
   const broker = new Node(brokerOptions(cfg));
+  health.attach(broker);
+  broker.localBus.once("$broker.stopped", () => void health.close());
   for (const schema of selectServices(cfg.services)) broker.createService(schema);
   if (held && cfg.transporter) {
     // The broker starts its services (the gateway among them) once the transporter has let it
     // in; until then (a NATS refusing our credentials, say) health still answers here.
-    waiting.add(`transporter ${redactUrl(cfg.transporter)}`);
-    broker.localBus.once("$transporter.connected", () => void held.release());
+    const joining = `transporter ${redactUrl(cfg.transporter)}`;
+    waiting.add(joining);
+    broker.localBus.once("$transporter.connected", () => {
+      waiting.delete(joining);
+      void held.release();
+    });
   } else await held?.release();
   await broker.start();
-  await announce(broker, cfg);
+  await announce(broker, cfg, healthPort);
   if (cfg.logFormat === "json" && !asyncContextFrames()) {
     broker.logger.warn(
       `Request ids in the logs cost every promise of this process: start node with ${ASYNC_CONTEXT_FRAME_FLAG} (bench/README.md).`,
@@ -69,7 +79,11 @@ interface AdminCounter {
 }
 
 /** What runs where, the URLs to open, and whether an admin exists (when users runs here). */
-async function announce(broker: ServiceBroker, cfg: AppConfig): Promise<void> {
+async function announce(
+  broker: ServiceBroker,
+  cfg: AppConfig,
+  healthPort: number | null,
+): Promise<void> {
   const where = cfg.transporter
     ? `transporter ${redactUrl(cfg.transporter)}`
     : "embedded (no transporter)";
@@ -88,6 +102,9 @@ async function announce(broker: ServiceBroker, cfg: AppConfig): Promise<void> {
     log.info(`  API        ${base}/api (reference: ${base}/api/openapi.json)`);
     log.info(`  health     ${base}/health/ready, ${base}/health/live`);
   }
+  log.info(
+    `  probes     ${healthPort === null ? "off (HEALTH_PORT)" : `http://localhost:${healthPort}/health/ready, /health/live`}`,
+  );
   const metrics = cfg.metrics.enabled ? await metricsPort(broker) : null;
   log.info(
     `  metrics    ${metrics === null ? "off (METRICS, METRICS_PORT)" : `http://localhost:${metrics}/metrics`}`,

@@ -102,8 +102,13 @@ export interface SeededShop {
 export async function waitReady(baseUrl: string, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const res = await request(baseUrl, "GET", "/health/ready").catch(() => null);
-    if (res?.status === 200) return;
+    // The gateway's readiness is its own; the shop is whole once no route's service is missing.
+    const res = await request<{ unavailableServices?: string[] }>(
+      baseUrl,
+      "GET",
+      "/health/ready",
+    ).catch(() => null);
+    if (res?.status === 200 && !res.body.unavailableServices) return;
     if (Date.now() > until) throw new Error(`gateway ${baseUrl} not ready in ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

@@ -24,6 +24,8 @@ export interface AppConfig {
   logLevel: string;
   logFormat: LogFormat;
   port: number;
+  /** Every node's /health/live and /health/ready (lib/health.ts); a taken one moves on. */
+  healthPort: number;
   metrics: { enabled: boolean; port: number };
   tracing: {
     enabled: boolean;
@@ -207,6 +209,13 @@ function list(value: string | undefined): string[] | null {
     .filter(Boolean);
 }
 
+/**
+ * The words of the repository's template secrets (k8s/base/secret.yaml, .env.example): such a
+ * value in production signs tokens anyone can forge. test/unit/deploy-manifests.test.ts checks
+ * that every JWT_SECRET the repository ships is caught.
+ */
+const PLACEHOLDER_SECRET = /replace[-_ ]?me|change[-_ ]?me|dev[-_ ]?only|placeholder|example/i;
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const nodeEnv = env.NODE_ENV ?? "development";
   const isTest = nodeEnv === "test";
@@ -238,6 +247,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     );
   }
 
+  if (isProduction && env.JWT_SECRET && PLACEHOLDER_SECRET.test(env.JWT_SECRET)) {
+    throw new ConfigError(
+      "JWT_SECRET",
+      "JWT_SECRET is a placeholder from the repository's templates: anyone who read them can sign tokens; generate one with `openssl rand -hex 32`",
+    );
+  }
+
   return {
     env: nodeEnv,
     isProduction,
@@ -257,6 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       "LOG_FORMAT",
     ),
     port: port(env.PORT, 3000, "PORT"),
+    healthPort: port(env.HEALTH_PORT, 3100, "HEALTH_PORT"),
     metrics: {
       enabled: bool(env.METRICS, !isTest),
       port: port(env.METRICS_PORT, 3030, "METRICS_PORT"),

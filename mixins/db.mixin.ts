@@ -64,6 +64,8 @@ export interface Store {
   updateWhere(query: Query, update: Record<string, unknown>): Promise<number>;
   removeById(id: string): Promise<boolean>;
   isDuplicateKeyError(err: unknown): boolean;
+  /** Resolves when the database answers a round trip (readiness, lib/health.ts). */
+  ping(): Promise<void>;
 }
 
 export interface DbMixinOptions {
@@ -97,7 +99,10 @@ interface AdapterWithRaw extends DbAdapter {
   collection?: {
     createIndex(spec: Record<string, number>, opts: Record<string, unknown>): Promise<unknown>;
   };
-  db?: { ensureIndex(opts: Record<string, unknown>): Promise<unknown> };
+  db?: {
+    ensureIndex(opts: Record<string, unknown>): Promise<unknown>;
+    command(cmd: Record<string, unknown>): Promise<unknown>;
+  };
 }
 
 function makeAdapter(collection: string): DbAdapter {
@@ -138,6 +143,10 @@ function storeFor(adapter: AdapterWithRaw, kind: Store["kind"], collection: stri
   return {
     kind,
     newId: () => randomUUID(),
+    // NeDB lives in this process: it answers while the process does.
+    async ping() {
+      if (kind === "mongo") await adapter.db!.command({ ping: 1 });
+    },
     async insert(doc) {
       const withId = { _id: randomUUID(), ...doc };
       await adapter.insert(withId);

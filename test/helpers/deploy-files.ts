@@ -114,3 +114,80 @@ export function shutdownTimeoutSeconds(): number {
   if (!m) throw new Error("tracking.shutdownTimeout not found in moleculer.config.ts");
   return Number(m[1].replace(/_/g, "")) / 1000;
 }
+
+/** V8's heap as a share of limits.memory (docs/DEPLOY.md, "Memory"): room for the rest. */
+export const HEAP_SHARE = { min: 0.6, max: 0.7 };
+
+/** `128Mi`, `1Gi`, `512M` → MiB. */
+export function mebibytes(quantity: string): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)?$/.exec(quantity);
+  if (!m) throw new Error(`not a memory quantity: ${quantity}`);
+  const factor: Record<string, number> = {
+    Ki: 1 / 1024,
+    Mi: 1,
+    Gi: 1024,
+    K: 1e3 / 2 ** 20,
+    M: 1e6 / 2 ** 20,
+    G: 1e9 / 2 ** 20,
+  };
+  return Number(m[1]) * (m[2] ? factor[m[2]] : 1 / 2 ** 20);
+}
+
+interface Probe {
+  httpGet?: { path?: string };
+}
+
+/**
+ * What a production rollout must not have (issue: ready means ready, no single point of
+ * failure, sane scaling and memory), as one line per broken rule; `[]` when none:
+ * - a Deployment an HPA scales carries no `spec.replicas` (every apply would reset the scale);
+ * - each app Deployment has a PDB with `maxUnavailable: 1` and no `minAvailable`;
+ * - no probe reads `/metrics` (it answers while NATS and Mongo are gone);
+ * - each app container sets `--max-old-space-size` in NODE_OPTIONS at 60–70 % of its limit.
+ */
+export function productionRuleViolations(objects: K8sObject[]): string[] {
+  const out: string[] = [];
+  const scaled = new Set(
+    ofKind(objects, "HorizontalPodAutoscaler").map(
+      (h) => (h.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name,
+    ),
+  );
+  const pdbs = ofKind(objects, "PodDisruptionBudget");
+  for (const d of ofKind(objects, "Deployment")) {
+    const name = d.metadata.name;
+    if (scaled.has(name) && d.spec?.replicas !== undefined) {
+      out.push(`${name}: spec.replicas next to the HorizontalPodAutoscaler that scales it`);
+    }
+    const selector = (d.spec?.selector as { matchLabels?: unknown } | undefined)?.matchLabels;
+    const pdb = pdbs.find(
+      (p) =>
+        JSON.stringify(
+          (p.spec as { selector?: { matchLabels?: unknown } }).selector?.matchLabels,
+        ) === JSON.stringify(selector),
+    );
+    const budget = pdb?.spec as { maxUnavailable?: unknown; minAvailable?: unknown } | undefined;
+    if (!budget || budget.maxUnavailable !== 1 || budget.minAvailable !== undefined) {
+      out.push(`${name}: needs a PodDisruptionBudget with maxUnavailable: 1 (no minAvailable)`);
+    }
+    for (const c of podSpec(d).containers) {
+      const probes = c as unknown as Record<string, Probe | undefined>;
+      for (const kind of ["readinessProbe", "livenessProbe", "startupProbe"]) {
+        if (probes[kind]?.httpGet?.path === "/metrics") {
+          out.push(`${name}: ${kind} on /metrics (answers while NATS and Mongo are gone)`);
+        }
+      }
+      const limit = c.resources?.limits?.memory;
+      const options = c.env?.find((e) => e.name === "NODE_OPTIONS")?.value ?? "";
+      const heap = /--max-old-space-size=(\d+)/.exec(options);
+      if (typeof limit !== "string" || !heap) {
+        out.push(`${name}: needs limits.memory and --max-old-space-size in NODE_OPTIONS`);
+        continue;
+      }
+      const share = Number(heap[1]) / mebibytes(limit);
+      if (share < HEAP_SHARE.min || share > HEAP_SHARE.max) {
+        out.push(`${name}: heap ${heap[1]} MiB is ${Math.round(share * 100)} % of ${limit}`);
+      }
+    }
+  }
+  return out;
+}

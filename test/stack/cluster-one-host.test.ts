@@ -54,6 +54,8 @@ describe("the README's cluster on one host", () => {
       PORT: String(port),
       METRICS: "true",
       METRICS_PORT: String(metricsPort),
+      // Free for the first node only: the others move on from it, as they do from 3100.
+      HEALTH_PORT: String(await freePort()),
     };
     for (const { services, flags } of commands) {
       nodes.push(new MainProcess({ ...env, SERVICES: services }, { args: flags }));
@@ -61,9 +63,10 @@ describe("the README's cluster on one host", () => {
     await Promise.all(nodes.map((node) => node.says(/commerce-mesh node \S+ ready/, 60_000)));
 
     const http = client(`http://127.0.0.1:${port}`);
+    // Ready, and every service the routes call is offered by some node of the cluster.
     const ready = await waitFor(
       () => http.get("/health/ready"),
-      (res) => res.status === 200,
+      (res) => res.status === 200 && !("unavailableServices" in res.body),
       30_000,
       200,
     );
@@ -93,5 +96,19 @@ describe("the README's cluster on one host", () => {
       expect(node.output).not.toMatch(STACK_LINE);
     }
     expect(ports.size).toBe(nodes.length);
+
+    // Every node's own readiness, each on its own health port.
+    const healthPorts = new Set<number>();
+    for (const node of nodes) {
+      const at = Number(/probes\s+http:\/\/localhost:(\d+)\/health\/ready/.exec(node.output)?.[1]);
+      healthPorts.add(at);
+      const res = await fetch(`http://127.0.0.1:${at}/health/ready`);
+      expect({ at, status: res.status, body: await res.json() }).toEqual({
+        at,
+        status: 200,
+        body: { status: "ok" },
+      });
+    }
+    expect(healthPorts.size).toBe(nodes.length);
   });
 });

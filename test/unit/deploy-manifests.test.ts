@@ -16,9 +16,12 @@ import {
   compose,
   shutdownTimeoutSeconds,
   read,
+  productionRuleViolations,
+  type K8sObject,
 } from "../helpers/deploy-files";
 import { ASYNC_CONTEXT_FRAME_FLAG } from "../../middlewares/log-context";
 import { parse } from "yaml";
+import { ConfigError, loadConfig } from "../../lib/config";
 
 describe("deployment files cover the code they deploy", () => {
   const variables = configVariables();
@@ -111,21 +114,118 @@ describe("deployment files cover the code they deploy", () => {
     }
   });
 
-  it("probes every service, the gateway's readiness on /health/ready", () => {
+  it("probes every node's readiness on /health/ready: the gateway on PORT, others on HEALTH_PORT", () => {
+    const config = ofKind(baseObjects, "ConfigMap").find(
+      (o) => o.metadata.name === "commerce-mesh-config",
+    )!;
     for (const d of ofKind(baseObjects, "Deployment")) {
-      const c = podSpec(d).containers[0];
-      expect(c.readinessProbe).toBeDefined();
-      expect(c.livenessProbe).toBeDefined();
+      const c = podSpec(d).containers[0] as {
+        readinessProbe?: { httpGet?: { path: string; port: string } };
+        livenessProbe?: { httpGet?: { path: string; port: string } };
+        ports?: { name: string; containerPort: number }[];
+      };
+      const port = d.metadata.name === "api" ? "http" : "health";
+      expect({ name: d.metadata.name, ready: c.readinessProbe?.httpGet }).toEqual({
+        name: d.metadata.name,
+        ready: { path: "/health/ready", port },
+      });
+      expect(c.livenessProbe?.httpGet).toEqual({ path: "/health/live", port });
+      const wanted = port === "http" ? config.data!.PORT : config.data!.HEALTH_PORT;
+      expect(c.ports?.find((p) => p.name === port)?.containerPort).toBe(Number(wanted));
     }
-    const api = ofKind(baseObjects, "Deployment").find((d) => d.metadata.name === "api")!;
-    expect(podSpec(api).containers[0].readinessProbe?.httpGet?.path).toBe("/health/ready");
   });
 
-  it("has a PodDisruptionBudget for each service and autoscalers for api and orders", () => {
-    const pdbs = ofKind(baseObjects, "PodDisruptionBudget").map((o) => o.metadata.name);
-    expect(pdbs).toEqual(expect.arrayContaining(SERVICE_NAMES));
+  it("keeps the production rules: no replicas under an HPA, PDBs, probes off /metrics, heap from the limit", () => {
     const hpas = ofKind(baseObjects, "HorizontalPodAutoscaler").map((o) => o.metadata.name);
     expect(hpas).toEqual(expect.arrayContaining(["api", "orders"]));
+    expect(productionRuleViolations(baseObjects)).toEqual([]);
+  });
+
+  it("reports each broken production rule", () => {
+    const broken = structuredClone(baseObjects) as K8sObject[];
+    const find = (kind: string, name: string) =>
+      broken.find((o) => o.kind === kind && o.metadata.name === name)!;
+    find("Deployment", "api").spec!.replicas = 2;
+    find("PodDisruptionBudget", "users").spec = {
+      minAvailable: 1,
+      selector: { matchLabels: { "app.kubernetes.io/name": "users" } },
+    };
+    const orders = podSpec(find("Deployment", "orders")).containers[0] as unknown as {
+      readinessProbe: { httpGet: { path: string } };
+    };
+    orders.readinessProbe.httpGet.path = "/metrics";
+    const products = podSpec(find("Deployment", "products")).containers[0];
+    products.env = products.env!.map((e) =>
+      e.name === "NODE_OPTIONS" ? { ...e, value: "--max-old-space-size=300" } : e,
+    );
+    const payments = podSpec(find("Deployment", "payments")).containers[0];
+    payments.env = payments.env!.filter((e) => e.name !== "NODE_OPTIONS");
+    expect(productionRuleViolations(broken)).toEqual([
+      "api: spec.replicas next to the HorizontalPodAutoscaler that scales it",
+      "orders: readinessProbe on /metrics (answers while NATS and Mongo are gone)",
+      "payments: needs limits.memory and --max-old-space-size in NODE_OPTIONS",
+      "products: heap 300 MiB is 94 % of 320Mi",
+      "users: needs a PodDisruptionBudget with maxUnavailable: 1 (no minAvailable)",
+    ]);
+  });
+
+  it("gives Mongo a startup probe on the pod's address, so liveness spares a slow first boot", () => {
+    const mongo = ofKind(baseObjects, "StatefulSet").find((o) => o.metadata.name === "mongo")!;
+    const c = podSpec(mongo).containers[0] as {
+      startupProbe?: {
+        tcpSocket?: { port: string };
+        periodSeconds: number;
+        failureThreshold: number;
+      };
+    };
+    expect(c.startupProbe?.tcpSocket).toEqual({ port: "mongo" });
+    expect(c.startupProbe!.periodSeconds * c.startupProbe!.failureThreshold).toBeGreaterThanOrEqual(
+      120,
+    );
+  });
+
+  it("lets DNS reach NodeLocal DNSCache and the Ingress controller reach ACME solver pods", () => {
+    const policy = (name: string) =>
+      ofKind(baseObjects, "NetworkPolicy").find((o) => o.metadata.name === name)?.spec as {
+        podSelector: { matchLabels?: Record<string, string> };
+        egress?: { to: { ipBlock?: { cidr: string } }[] }[];
+        ingress?: { ports: { port: number }[] }[];
+      };
+    const dnsPeers = policy("dns-egress").egress!.flatMap((rule) => rule.to);
+    expect(dnsPeers.map((peer) => peer.ipBlock?.cidr)).toContain("169.254.20.10/32");
+    const acme = policy("acme-solver-ingress");
+    expect(acme.podSelector.matchLabels).toEqual({ "acme.cert-manager.io/http01-solver": "true" });
+    expect(acme.ingress![0].ports).toEqual([{ protocol: "TCP", port: 8089 }]);
+  });
+
+  it("refuses, in production, every JWT_SECRET placeholder the repository ships", () => {
+    const shipped = [
+      ...ofKind(baseObjects, "Secret").flatMap((o) => o.stringData?.JWT_SECRET ?? []),
+      /^JWT_SECRET=(.*)$/m.exec(read(".env.example"))![1],
+    ];
+    expect(shipped.length).toBe(2);
+    for (const secret of shipped) {
+      let refusal: unknown;
+      try {
+        loadConfig({ NODE_ENV: "production", JWT_SECRET: secret });
+      } catch (err) {
+        refusal = err;
+      }
+      expect(refusal).toBeInstanceOf(ConfigError);
+      expect(refusal).toMatchObject({
+        variable: "JWT_SECRET",
+        message: expect.stringMatching(/placeholder/),
+      });
+    }
+    // A real one passes; outside production the placeholders still start a demo.
+    const real = loadConfig({
+      NODE_ENV: "production",
+      JWT_SECRET: "a".repeat(24) + "9f3c81d0b2e4a7c6",
+    });
+    expect(real.auth.jwtSecret).toHaveLength(40);
+    expect(loadConfig({ NODE_ENV: "development", JWT_SECRET: shipped[0] }).auth.jwtSecret).toBe(
+      shipped[0],
+    );
   });
 
   it("starts every node with the flag that keeps the logs' context off promise hooks", () => {
