@@ -57,6 +57,7 @@ export const PER_PROCESS: Record<string, string> = {
 /** Read by lib/config.ts for test runs only, never deployed (so in no deployment file). */
 export const TEST_ONLY: Record<string, string> = {
   PAYMENT_CHARGE_LOG: "the test provider's charge log, set by the stack tests and chaos per run",
+  CRASH_AFTER_WRITE: "a crash point for the outbox tests; refused in production",
 };
 
 /**
@@ -143,7 +144,8 @@ interface Probe {
  * - a Deployment an HPA scales carries no `spec.replicas` (every apply would reset the scale);
  * - each app Deployment has a PDB with `maxUnavailable: 1` and no `minAvailable`;
  * - no probe reads `/metrics` (it answers while NATS and Mongo are gone);
- * - each app container sets `--max-old-space-size` in NODE_OPTIONS at 60–70 % of its limit.
+ * - each Node container (the `commerce-mesh` image) sets `--max-old-space-size` in NODE_OPTIONS
+ *   at 60–70 % of its limit (the Python service's image has no V8 heap to size).
  */
 export function productionRuleViolations(objects: K8sObject[]): string[] {
   const out: string[] = [];
@@ -176,6 +178,7 @@ export function productionRuleViolations(objects: K8sObject[]): string[] {
           out.push(`${name}: ${kind} on /metrics (answers while NATS and Mongo are gone)`);
         }
       }
+      if (!/(^|\/)commerce-mesh(:|$)/.test(c.image ?? "")) continue;
       const limit = c.resources?.limits?.memory;
       const options = c.env?.find((e) => e.name === "NODE_OPTIONS")?.value ?? "";
       const heap = /--max-old-space-size=(\d+)/.exec(options);

@@ -118,7 +118,12 @@ describe("deployment files cover the code they deploy", () => {
     const config = ofKind(baseObjects, "ConfigMap").find(
       (o) => o.metadata.name === "commerce-mesh-config",
     )!;
-    for (const d of ofKind(baseObjects, "Deployment")) {
+    // The Node image's Deployments (the Python service's probes are checked with its manifest).
+    const nodes = ofKind(baseObjects, "Deployment").filter((d) =>
+      podSpec(d).containers[0].image?.startsWith("commerce-mesh:"),
+    );
+    expect(nodes.length).toBe(6);
+    for (const d of nodes) {
       const c = podSpec(d).containers[0] as {
         readinessProbe?: { httpGet?: { path: string; port: string } };
         livenessProbe?: { httpGet?: { path: string; port: string } };
