@@ -68,7 +68,18 @@ export interface AppConfig {
      */
     chargeLog: string | null;
   };
-  notifications: { smtpUrl: string | undefined };
+  notifications: {
+    /** `smtp://user:pass@host:port` or `smtps://…`; unset: notifications go to the log only. */
+    smtpUrl: string | undefined;
+    /** The From of every mail; required with SMTP_URL. */
+    mailFrom: string | undefined;
+    /** Attempts per mail before its delivery is marked failed. */
+    maxAttempts: number;
+    /** The wait after the first failed attempt; it doubles after each further one. */
+    retryBaseMs: number;
+    /** Bound of each SMTP step (connect, greeting, each reply); a claim lasts a few of these. */
+    sendTimeoutMs: number;
+  };
   /**
    * Fault injection rules (middlewares/faults.ts) active from the start, `;`-separated, each
    * in the REPL's syntax: `payments:order.created error=0.5 latency=200ms`. Empty: none.
@@ -96,6 +107,21 @@ function list(value: string | undefined): string[] | null {
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+function mailConfig(env: NodeJS.ProcessEnv): AppConfig["notifications"] {
+  const smtpUrl = env.SMTP_URL || undefined;
+  if (smtpUrl && !/^smtps?:\/\/[^/]/.test(smtpUrl)) {
+    throw new Error("SMTP_URL must look like smtp://user:pass@host:port or smtps://…");
+  }
+  if (smtpUrl && !env.MAIL_FROM) throw new Error("MAIL_FROM must be set when SMTP_URL is");
+  return {
+    smtpUrl,
+    mailFrom: env.MAIL_FROM || undefined,
+    maxAttempts: Math.max(1, int(env.MAIL_MAX_ATTEMPTS, 8, "MAIL_MAX_ATTEMPTS")),
+    retryBaseMs: int(env.MAIL_RETRY_BASE_MS, 30_000, "MAIL_RETRY_BASE_MS"),
+    sendTimeoutMs: Math.max(100, int(env.MAIL_SEND_TIMEOUT_MS, 15_000, "MAIL_SEND_TIMEOUT_MS")),
+  };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -170,7 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       slowMs: int(env.PAYMENT_SLOW_MS, 2_000, "PAYMENT_SLOW_MS"),
       chargeLog: env.PAYMENT_CHARGE_LOG ? path.resolve(env.PAYMENT_CHARGE_LOG) : null,
     },
-    notifications: { smtpUrl: env.SMTP_URL || undefined },
+    notifications: mailConfig(env),
     faults: env.FAULTS ?? "",
   };
 }

@@ -4,7 +4,13 @@
  * and `payment.refunded`; every event may be redelivered, so each notification has a dedupe key
  * (user, type, order) under a unique index: a second copy of an event adds nothing, and a
  * notification whose delivery failed is delivered again instead.
+ *
+ * With SMTP_URL each notification is also e-mailed to the user's address, asked of the users
+ * service when the mail is sent (`users.contact`). The delivery is a record on the notification
+ * (services/notifications/delivery.ts): a loop sends every due one, so a pending mail survives a
+ * restart, and a failed attempt is retried with exponential backoff up to MAIL_MAX_ATTEMPTS.
  */
+import { randomUUID } from "node:crypto";
 import type { Context, ServiceSettingSchema } from "moleculer";
 import { defineService } from "../lib/define-service";
 import { config } from "../lib/config";
@@ -26,8 +32,21 @@ import {
   type UserRegisteredEvent,
 } from "../lib/events";
 import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
+import { countDomain } from "../lib/metrics";
 import { logChannel, type NotificationChannel } from "./notifications/channels";
+import { describeSendError, maskSmtpUrl, smtpMailer, type Mailer } from "./notifications/mailer";
 import {
+  afterFailure,
+  newDelivery,
+  publicDelivery,
+  type Delivery,
+  type PublicDelivery,
+  type RetryPolicy,
+} from "./notifications/delivery";
+import {
+  renderMail,
+  type Mail,
+  type MailOrder,
   orderCancelled,
   orderConfirmed,
   paymentRefunded,
@@ -44,6 +63,18 @@ export interface Notification {
   body: string;
   createdAt: string;
   readAt: string | null;
+  /** Present when the notification is e-mailed (SMTP_URL set). */
+  delivery?: PublicDelivery;
+}
+
+/** For operators (`notifications.deliveries`, the REPL's `deliveries`): the error text too. */
+export interface DeliveryReport {
+  id: string;
+  userId: string;
+  type: NotificationType;
+  subject: string;
+  createdAt: string;
+  delivery: Omit<Delivery, "claimedBy">;
 }
 
 interface NotificationDoc extends Doc {
@@ -56,16 +87,35 @@ interface NotificationDoc extends Doc {
   createdAt: string;
   readAt: string | null;
   deliveredAt: string | null;
+  /** The order the notification is about (order mails show its lines); `null` for welcome. */
+  orderId?: string | null;
+  delivery?: Delivery;
 }
 
 interface NotificationsVars extends DbVars {
   channel: NotificationChannel;
+  mailer: Mailer | null;
+  retry: RetryPolicy;
+  /** How long a claim on a delivery lasts: several SMTP step bounds, so it outlives an attempt. */
+  claimMs: number;
+  loop: NodeJS.Timeout | null;
+  /** Mail sends under way in this process; `stopped` waits for them. */
+  sending: Set<Promise<void>>;
 }
 
 interface NotificationsMethods extends DbMethods {
   publicNotification(doc: NotificationDoc): Notification;
   notify(userId: string, type: NotificationType, about: string, message: Message): Promise<void>;
+  sendInBackground(id: string): void;
+  deliverDue(): Promise<void>;
+  deliverMail(id: string): Promise<void>;
+  composeMail(doc: NotificationDoc): Promise<{ to: string; mail: Mail }>;
 }
+
+/** Mails the loop claims per pass; the rest wait for the next pass. */
+const DUE_BATCH = 20;
+/** The longest wait between two attempts of one mail. */
+const MAX_BACKOFF_MS = 60 * 60_000;
 
 export default defineService<ServiceSettingSchema, NotificationsMethods, NotificationsVars>({
   name: "notifications",
@@ -109,6 +159,31 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
         const doc = (await this.store.findOne(mine)) as NotificationDoc | null;
         if (!doc) throw new NotFoundError("Notification");
         return this.publicNotification(doc);
+      },
+    },
+
+    /** For operators (the REPL's `deliveries`): e-mail deliveries by status, newest first. */
+    deliveries: {
+      visibility: "public",
+      params: {
+        status: { type: "enum", values: ["pending", "sent", "failed"], optional: true },
+        limit: { type: "number", integer: true, min: 1, max: 500, optional: true, default: 20 },
+      },
+      async handler(
+        ctx: Context<{ status?: Delivery["status"]; limit: number }>,
+      ): Promise<DeliveryReport[]> {
+        const query: Query = { "delivery.channel": "email" };
+        if (ctx.params.status) query["delivery.status"] = ctx.params.status;
+        const docs = (await this.store.find({
+          query,
+          sort: ["-createdAt"],
+          limit: ctx.params.limit,
+        })) as NotificationDoc[];
+        return docs.map((doc) => {
+          const { claimedBy: _claimedBy, ...delivery } = doc.delivery!;
+          const { _id: id, userId, type, subject, createdAt } = doc;
+          return { id, userId, type, subject, createdAt, delivery };
+        });
       },
     },
   },
@@ -157,6 +232,7 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
         body: doc.body,
         createdAt: doc.createdAt,
         readAt: doc.readAt,
+        ...(doc.delivery ? { delivery: publicDelivery(doc.delivery) } : {}),
       };
     },
 
@@ -174,12 +250,16 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
           createdAt: new Date().toISOString(),
           readAt: null,
           deliveredAt: null,
+          orderId: about === "account" ? null : about,
+          ...(this.mailer ? { delivery: newDelivery(Date.now()) } : {}),
         })) as NotificationDoc;
       } catch (err) {
         if (!this.store.isDuplicateKeyError(err)) throw err;
         doc = (await this.store.findOne({ dedupeKey })) as NotificationDoc | null;
       }
-      if (!doc || doc.deliveredAt) return;
+      if (!doc) return;
+      if (doc.delivery?.status === "pending") this.sendInBackground(doc._id);
+      if (doc.deliveredAt) return;
       try {
         await this.channel.deliver({ id: doc._id, ...message, userId, type });
         await this.store.updateWhere(
@@ -194,17 +274,137 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
         );
       }
     },
+
+    /** Sends one mail now, without holding up the event handler; the loop retries failures. */
+    sendInBackground(id) {
+      const sending = this.deliverMail(id)
+        .catch((err) => this.logger.warn(`Mail of notification ${id} not sent:`, err))
+        .finally(() => this.sending.delete(sending));
+      this.sending.add(sending);
+    },
+
+    /** One pass of the loop: every pending delivery that is due and unclaimed, oldest first. */
+    async deliverDue() {
+      const now = Date.now();
+      const due = (await this.store.find({
+        query: {
+          "delivery.status": "pending",
+          "delivery.nextAttemptAt": { $lte: now },
+          "delivery.claimedUntil": { $lte: now },
+        },
+        sort: ["delivery.nextAttemptAt"],
+        limit: DUE_BATCH,
+      })) as NotificationDoc[];
+      for (const doc of due) await this.deliverMail(doc._id);
+    },
+
+    /**
+     * One attempt. The claim (still pending, no live claim) keeps a second process or a
+     * redelivered event from sending the same mail meanwhile; the claim lasts longer than an
+     * attempt can (every SMTP step is bounded), and reading back who holds it narrows the race
+     * of two claims on a database that applies them non-atomically (see delivery.ts).
+     */
+    async deliverMail(id) {
+      if (!this.mailer) return;
+      const now = Date.now();
+      const token = `${this.broker.nodeID}:${randomUUID()}`;
+      const claimed = await this.store.updateWhere(
+        { _id: id, "delivery.status": "pending", "delivery.claimedUntil": { $lte: now } },
+        { $set: { "delivery.claimedUntil": now + this.claimMs, "delivery.claimedBy": token } },
+      );
+      if (claimed === 0) return;
+      const doc = (await this.store.findById(id)) as NotificationDoc | null;
+      if (!doc?.delivery || doc.delivery.claimedBy !== token) return;
+      const attempts = doc.delivery.attempts + 1;
+      const mine = { _id: id, "delivery.claimedBy": token };
+      try {
+        const { to, mail } = await this.composeMail(doc);
+        await this.mailer.send({ notificationId: id, to, ...mail });
+      } catch (err) {
+        const update = afterFailure(attempts, describeSendError(err), Date.now(), this.retry);
+        await this.store.updateWhere(mine, { $set: update });
+        const outcome = update["delivery.status"] === "failed" ? "failed" : "retried";
+        countDomain(this.broker, "mails", { type: doc.type, outcome });
+        this.logger.warn(
+          `Mail of notification ${id} (attempt ${attempts}) ${outcome}: ${update["delivery.lastError"]}`,
+        );
+        return;
+      }
+      await this.store.updateWhere(mine, {
+        $set: {
+          "delivery.status": "sent",
+          "delivery.attempts": attempts,
+          "delivery.sentAt": new Date().toISOString(),
+          "delivery.claimedUntil": 0,
+        },
+      });
+      countDomain(this.broker, "mails", { type: doc.type, outcome: "sent" });
+    },
+
+    /** The address and name now (a user may have renamed), and the order for order mails. */
+    async composeMail(doc) {
+      const contact = await this.broker.call<
+        { email: string; name: string } | null,
+        { userId: string }
+      >("users.contact", { userId: doc.userId });
+      if (!contact) throw new Error(`user ${doc.userId} has no address`);
+      let order: MailOrder | null = null;
+      if (doc.orderId) {
+        // Read as its owner would: the order's lines and total as the customer sees them.
+        order = await this.broker.call<MailOrder, { id: string }>(
+          "orders.get",
+          { id: doc.orderId },
+          { meta: { user: { id: doc.userId, roles: ["customer"] } } },
+        );
+      }
+      const message = { subject: doc.subject, body: doc.body };
+      return { to: contact.email, mail: renderMail(message, contact.name, order) };
+    },
   },
 
   created() {
     this.channel = logChannel((message) => this.logger.info(message));
+    const mail = config().notifications;
+    this.mailer = mail.smtpUrl
+      ? smtpMailer(mail.smtpUrl, mail.mailFrom!, mail.sendTimeoutMs)
+      : null;
+    this.retry = {
+      maxAttempts: mail.maxAttempts,
+      baseMs: mail.retryBaseMs,
+      capMs: MAX_BACKOFF_MS,
+    };
+    this.claimMs = 4 * mail.sendTimeoutMs;
+    this.loop = null;
+    this.sending = new Set();
   },
 
   started() {
-    if (config().notifications.smtpUrl) {
-      this.logger.warn(
-        "SMTP_URL is set, but this build has no SMTP channel yet: notifications go to the log.",
-      );
+    const mail = config().notifications;
+    if (!this.mailer) {
+      this.logger.info("SMTP_URL is not set: notifications go to the inbox and the log only.");
+      return;
     }
+    this.logger.info(
+      `Notifications are e-mailed through ${maskSmtpUrl(mail.smtpUrl!)} from ${mail.mailFrom} ` +
+        `(up to ${mail.maxAttempts} attempts).`,
+    );
+    // Pending deliveries live in the database: this loop finds them after a restart too.
+    let busy = false;
+    this.loop = setInterval(
+      () => {
+        if (busy) return;
+        busy = true;
+        this.deliverDue()
+          .catch((err) => this.logger.warn("Sending due mails failed:", err))
+          .finally(() => (busy = false));
+      },
+      Math.max(50, Math.min(1_000, mail.retryBaseMs)),
+    );
+  },
+
+  async stopped() {
+    if (this.loop) clearInterval(this.loop);
+    await Promise.allSettled([...this.sending]);
+    this.mailer?.close();
   },
 });
