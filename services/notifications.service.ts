@@ -180,7 +180,17 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
           limit: ctx.params.limit,
         })) as NotificationDoc[];
         return docs.map((doc) => {
-          const { claimedBy: _claimedBy, ...delivery } = doc.delivery!;
+          const { channel, status, attempts, lastError, sentAt, nextAttemptAt, claimedUntil } =
+            doc.delivery!;
+          const delivery = {
+            channel,
+            status,
+            attempts,
+            lastError,
+            sentAt,
+            nextAttemptAt,
+            claimedUntil,
+          };
           const { _id: id, userId, type, subject, createdAt } = doc;
           return { id, userId, type, subject, createdAt, delivery };
         });
