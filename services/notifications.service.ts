@@ -10,7 +10,6 @@
  * (services/notifications/delivery.ts): a loop sends every due one, so a pending mail survives a
  * restart, and a failed attempt is retried with exponential backoff up to MAIL_MAX_ATTEMPTS.
  */
-import { randomUUID } from "node:crypto";
 import type { Context, ServiceSettingSchema } from "moleculer";
 import { defineService } from "../lib/define-service";
 import { config } from "../lib/config";
@@ -31,17 +30,16 @@ import {
   type PaymentRefundedEvent,
   type UserRegisteredEvent,
 } from "../lib/events";
-import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
+import { dbMixin, type DbMethods, type DbVars, type Query } from "../mixins/db.mixin";
 import { countDomain } from "../lib/metrics";
 import { logChannel, type NotificationChannel } from "./notifications/channels";
-import { describeSendError, maskSmtpUrl, smtpMailer, type Mailer } from "./notifications/mailer";
+import { maskSmtpUrl, smtpMailer } from "./notifications/mailer";
+import { MailDelivery, type MailableDoc } from "./notifications/mail-delivery";
 import {
-  afterFailure,
   newDelivery,
   publicDelivery,
   type Delivery,
   type PublicDelivery,
-  type RetryPolicy,
 } from "./notifications/delivery";
 import {
   renderMail,
@@ -77,11 +75,8 @@ export interface DeliveryReport {
   delivery: Omit<Delivery, "claimedBy">;
 }
 
-interface NotificationDoc extends Doc {
-  userId: string;
+interface NotificationDoc extends MailableDoc {
   type: NotificationType;
-  subject: string;
-  body: string;
   /** `<userId>:<type>:<orderId or "account">`, unique. */
   dedupeKey: string;
   createdAt: string;
@@ -89,31 +84,20 @@ interface NotificationDoc extends Doc {
   deliveredAt: string | null;
   /** The order the notification is about (order mails show its lines); `null` for welcome. */
   orderId?: string | null;
-  delivery?: Delivery;
 }
 
 interface NotificationsVars extends DbVars {
   channel: NotificationChannel;
-  mailer: Mailer | null;
-  retry: RetryPolicy;
-  /** How long a claim on a delivery lasts: several SMTP step bounds, so it outlives an attempt. */
-  claimMs: number;
-  loop: NodeJS.Timeout | null;
-  /** Mail sends under way in this process; `stopped` waits for them. */
-  sending: Set<Promise<void>>;
+  /** The e-mail channel; `null` without SMTP_URL. */
+  mail: MailDelivery | null;
 }
 
 interface NotificationsMethods extends DbMethods {
   publicNotification(doc: NotificationDoc): Notification;
   notify(userId: string, type: NotificationType, about: string, message: Message): Promise<void>;
-  sendInBackground(id: string): void;
-  deliverDue(): Promise<void>;
-  deliverMail(id: string): Promise<void>;
-  composeMail(doc: NotificationDoc): Promise<{ to: string; mail: Mail }>;
+  composeMail(doc: MailableDoc): Promise<{ to: string; mail: Mail }>;
 }
 
-/** Mails the loop claims per pass; the rest wait for the next pass. */
-const DUE_BATCH = 20;
 /** The longest wait between two attempts of one mail. */
 const MAX_BACKOFF_MS = 60 * 60_000;
 
@@ -261,14 +245,14 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
           readAt: null,
           deliveredAt: null,
           orderId: about === "account" ? null : about,
-          ...(this.mailer ? { delivery: newDelivery(Date.now()) } : {}),
+          ...(this.mail ? { delivery: newDelivery(Date.now()) } : {}),
         })) as NotificationDoc;
       } catch (err) {
         if (!this.store.isDuplicateKeyError(err)) throw err;
         doc = (await this.store.findOne({ dedupeKey })) as NotificationDoc | null;
       }
       if (!doc) return;
-      if (doc.delivery?.status === "pending") this.sendInBackground(doc._id);
+      if (this.mail && doc.delivery?.status === "pending") this.mail.sendSoon(doc._id);
       if (doc.deliveredAt) return;
       try {
         await this.channel.deliver({ id: doc._id, ...message, userId, type });
@@ -283,72 +267,6 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
           err,
         );
       }
-    },
-
-    /** Sends one mail now, without holding up the event handler; the loop retries failures. */
-    sendInBackground(id) {
-      const sending = this.deliverMail(id)
-        .catch((err) => this.logger.warn(`Mail of notification ${id} not sent:`, err))
-        .finally(() => this.sending.delete(sending));
-      this.sending.add(sending);
-    },
-
-    /** One pass of the loop: every pending delivery that is due and unclaimed, oldest first. */
-    async deliverDue() {
-      const now = Date.now();
-      const due = (await this.store.find({
-        query: {
-          "delivery.status": "pending",
-          "delivery.nextAttemptAt": { $lte: now },
-          "delivery.claimedUntil": { $lte: now },
-        },
-        sort: ["delivery.nextAttemptAt"],
-        limit: DUE_BATCH,
-      })) as NotificationDoc[];
-      for (const doc of due) await this.deliverMail(doc._id);
-    },
-
-    /**
-     * One attempt. The claim (still pending, no live claim) keeps a second process or a
-     * redelivered event from sending the same mail meanwhile; the claim lasts longer than an
-     * attempt can (every SMTP step is bounded), and reading back who holds it narrows the race
-     * of two claims on a database that applies them non-atomically (see delivery.ts).
-     */
-    async deliverMail(id) {
-      if (!this.mailer) return;
-      const now = Date.now();
-      const token = `${this.broker.nodeID}:${randomUUID()}`;
-      const claimed = await this.store.updateWhere(
-        { _id: id, "delivery.status": "pending", "delivery.claimedUntil": { $lte: now } },
-        { $set: { "delivery.claimedUntil": now + this.claimMs, "delivery.claimedBy": token } },
-      );
-      if (claimed === 0) return;
-      const doc = (await this.store.findById(id)) as NotificationDoc | null;
-      if (!doc?.delivery || doc.delivery.claimedBy !== token) return;
-      const attempts = doc.delivery.attempts + 1;
-      const mine = { _id: id, "delivery.claimedBy": token };
-      try {
-        const { to, mail } = await this.composeMail(doc);
-        await this.mailer.send({ notificationId: id, to, ...mail });
-      } catch (err) {
-        const update = afterFailure(attempts, describeSendError(err), Date.now(), this.retry);
-        await this.store.updateWhere(mine, { $set: update });
-        const outcome = update["delivery.status"] === "failed" ? "failed" : "retried";
-        countDomain(this.broker, "mails", { type: doc.type, outcome });
-        this.logger.warn(
-          `Mail of notification ${id} (attempt ${attempts}) ${outcome}: ${update["delivery.lastError"]}`,
-        );
-        return;
-      }
-      await this.store.updateWhere(mine, {
-        $set: {
-          "delivery.status": "sent",
-          "delivery.attempts": attempts,
-          "delivery.sentAt": new Date().toISOString(),
-          "delivery.claimedUntil": 0,
-        },
-      });
-      countDomain(this.broker, "mails", { type: doc.type, outcome: "sent" });
     },
 
     /** The address and name now (a user may have renamed), and the order for order mails. */
@@ -375,22 +293,24 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
   created() {
     this.channel = logChannel((message) => this.logger.info(message));
     const mail = config().notifications;
-    this.mailer = mail.smtpUrl
-      ? smtpMailer(mail.smtpUrl, mail.mailFrom!, mail.sendTimeoutMs)
+    this.mail = mail.smtpUrl
+      ? new MailDelivery({
+          store: this.store,
+          mailer: smtpMailer(mail.smtpUrl, mail.mailFrom!, mail.sendTimeoutMs),
+          retry: { maxAttempts: mail.maxAttempts, baseMs: mail.retryBaseMs, capMs: MAX_BACKOFF_MS },
+          // Several SMTP step bounds plus the users/orders calls: a claim outlives its attempt.
+          claimMs: 4 * mail.sendTimeoutMs,
+          nodeId: this.broker.nodeID,
+          compose: (doc) => this.composeMail(doc),
+          counted: (type, outcome) => countDomain(this.broker, "mails", { type, outcome }),
+          warn: (message) => this.logger.warn(message),
+        })
       : null;
-    this.retry = {
-      maxAttempts: mail.maxAttempts,
-      baseMs: mail.retryBaseMs,
-      capMs: MAX_BACKOFF_MS,
-    };
-    this.claimMs = 4 * mail.sendTimeoutMs;
-    this.loop = null;
-    this.sending = new Set();
   },
 
   started() {
     const mail = config().notifications;
-    if (!this.mailer) {
+    if (!this.mail) {
       this.logger.info("SMTP_URL is not set: notifications go to the inbox and the log only.");
       return;
     }
@@ -398,23 +318,10 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
       `Notifications are e-mailed through ${maskSmtpUrl(mail.smtpUrl!)} from ${mail.mailFrom} ` +
         `(up to ${mail.maxAttempts} attempts).`,
     );
-    // Pending deliveries live in the database: this loop finds them after a restart too.
-    let busy = false;
-    this.loop = setInterval(
-      () => {
-        if (busy) return;
-        busy = true;
-        this.deliverDue()
-          .catch((err) => this.logger.warn("Sending due mails failed:", err))
-          .finally(() => (busy = false));
-      },
-      Math.max(50, Math.min(1_000, mail.retryBaseMs)),
-    );
+    this.mail.start(Math.max(50, Math.min(1_000, mail.retryBaseMs)));
   },
 
   async stopped() {
-    if (this.loop) clearInterval(this.loop);
-    await Promise.allSettled([...this.sending]);
-    this.mailer?.close();
+    await this.mail?.stop();
   },
 });
