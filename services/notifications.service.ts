@@ -298,9 +298,8 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
           store: this.store,
           mailer: smtpMailer(mail.smtpUrl, mail.mailFrom!, mail.sendTimeoutMs),
           retry: { maxAttempts: mail.maxAttempts, baseMs: mail.retryBaseMs, capMs: MAX_BACKOFF_MS },
-          // Several SMTP step bounds plus the users/orders calls: a claim outlives its attempt.
-          claimMs: 4 * mail.sendTimeoutMs,
-          nodeId: this.broker.nodeID,
+          // Every SMTP step is bounded by sendTimeoutMs: ten of them outlast an attempt.
+          claimMs: 10 * mail.sendTimeoutMs,
           compose: (doc) => this.composeMail(doc),
           counted: (type, outcome) => countDomain(this.broker, "mails", { type, outcome }),
           warn: (message) => this.logger.warn(message),

@@ -2,13 +2,12 @@
  * The e-mail delivery of one notification, as stored on it, and the retry policy: plain
  * functions, no Moleculer.
  *
- * Guarantee: at-least-once, bounded. A process claims a pending delivery (a conditional update:
- * still pending, no live claim) before it sends, and records the outcome after. A mail is sent
- * twice only when the sender dies after the SMTP server accepted it and before the outcome was
- * written (the next claim, after the lease, sends again), or when two processes claim the same
- * delivery at once on a database without atomic conditional updates (FerretDB 1.24, see
- * docs/ARCHITECTURE.md); each repeat carries the same Message-ID, so receivers that dedupe on
- * it see the mail once.
+ * Guarantee: at-least-once, bounded. One process at a time holds the claim on a delivery
+ * (services/notifications/mail-delivery.ts), so two notifications processes or a redelivered
+ * event never send the same mail side by side. A mail is sent again only when its sender dies,
+ * or overruns its claim, after the SMTP server accepted it and before the outcome was written:
+ * then the next holder, after the claim ends, sends it once more. Every copy carries the same
+ * Message-ID (derived from the notification id), so a receiver that dedupes on it sees one.
  */
 export type DeliveryStatus = "pending" | "sent" | "failed";
 
@@ -22,6 +21,7 @@ export interface Delivery {
   nextAttemptAt: number;
   /** Epoch ms: the claim of the process sending it ends then (0: unclaimed). */
   claimedUntil: number;
+  /** The claim key of the process holding it: only that process records the outcome. */
   claimedBy?: string;
 }
 

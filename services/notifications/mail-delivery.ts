@@ -3,7 +3,6 @@
  * the single attempt. No Moleculer: the service hands in its store, its mailer and how to
  * compose a mail (which needs the users and orders services).
  */
-import { randomUUID } from "node:crypto";
 import type { Doc, Store } from "../../mixins/db.mixin";
 import { afterFailure, type Delivery, type RetryPolicy } from "./delivery";
 import { describeSendError, type Mailer } from "./mailer";
@@ -27,8 +26,6 @@ export interface MailDeliveryOptions {
   retry: RetryPolicy;
   /** How long a claim lasts: longer than an attempt can take (every SMTP step is bounded). */
   claimMs: number;
-  /** Names this process in its claims. */
-  nodeId: string;
   compose(doc: MailableDoc): Promise<{ to: string; mail: Mail }>;
   counted(type: string, outcome: MailOutcome): void;
   warn(message: string): void;
@@ -86,23 +83,51 @@ export class MailDelivery {
   }
 
   /**
-   * One attempt. The claim (still pending, no live claim) keeps a second process or a
-   * redelivered event from sending the same mail meanwhile; reading back who holds it narrows
-   * the race of two claims on a database that applies them non-atomically (see delivery.ts).
+   * One attempt, by at most one process at a time. The claim is an insert under the unique
+   * dedupe-key index, keyed by the delivery's state (attempt count and claim deadline): of the
+   * processes that read the same state, the database lets exactly one insert it — unique indexes
+   * hold on FerretDB too, where concurrent conditional updates of one document do not
+   * (docs/ARCHITECTURE.md). The winner checks the state is still the one it read (a process that
+   * read it long ago can insert the key only after the winner removed it, by which time the
+   * state has moved on), then takes a lease: if it dies, another process takes over after it.
    */
   async deliverOne(id: string): Promise<void> {
-    const { store, mailer, retry } = this.o;
+    const { store } = this.o;
     const now = Date.now();
-    const token = `${this.o.nodeId}:${randomUUID()}`;
-    const claimed = await store.updateWhere(
-      { _id: id, "delivery.status": "pending", "delivery.claimedUntil": { $lte: now } },
-      { $set: { "delivery.claimedUntil": now + this.o.claimMs, "delivery.claimedBy": token } },
-    );
-    if (claimed === 0) return;
-    const doc = (await store.findById(id)) as MailableDoc | null;
-    if (!doc?.delivery || doc.delivery.claimedBy !== token) return;
-    const attempts = doc.delivery.attempts + 1;
-    const mine = { _id: id, "delivery.claimedBy": token };
+    const seen = (await store.findById(id)) as MailableDoc | null;
+    const state = seen?.delivery;
+    if (!state || state.status !== "pending" || state.claimedUntil > now) return;
+    const claimKey = `mail-claim:${id}:${state.attempts}:${state.claimedUntil}`;
+    let claim: Doc;
+    try {
+      claim = await store.insert({ dedupeKey: claimKey, claimOf: id, createdAt: now });
+    } catch (err) {
+      if (!store.isDuplicateKeyError(err)) throw err;
+      // A holder that died between its claim and its lease leaves the key: free it once stale.
+      const held = await store.findOne({ dedupeKey: claimKey });
+      if (held && Number(held.createdAt) < now - this.o.claimMs) await store.removeById(held._id);
+      return;
+    }
+    try {
+      const doc = (await store.findById(id)) as MailableDoc | null;
+      const d = doc?.delivery;
+      if (!doc || !d || d.status !== "pending" || d.attempts !== state.attempts) return;
+      if (d.claimedUntil !== state.claimedUntil) return;
+      await store.updateWhere(
+        { _id: id },
+        { $set: { "delivery.claimedUntil": now + this.o.claimMs, "delivery.claimedBy": claimKey } },
+      );
+      await this.attempt(doc, d.attempts + 1, claimKey);
+    } finally {
+      await store.removeById(claim._id);
+    }
+  }
+
+  /** Composes and sends the mail, then records the outcome (only while the claim is ours). */
+  private async attempt(doc: MailableDoc, attempts: number, claimKey: string): Promise<void> {
+    const { store, mailer, retry } = this.o;
+    const id = doc._id;
+    const mine = { _id: id, "delivery.claimedBy": claimKey };
     try {
       const { to, mail } = await this.o.compose(doc);
       await mailer.send({ notificationId: id, to, ...mail });

@@ -10,6 +10,7 @@ import { SmtpCatcher, type CaughtMail } from "../helpers/smtp-catcher";
 import { waitFor } from "../helpers/wait";
 import { formatMoney } from "../../services/notifications/templates";
 import type { DeliveryReport } from "../../services/notifications.service";
+import { operatorCommands } from "../../repl";
 
 interface Listed {
   id: string;
@@ -185,5 +186,20 @@ describe("a recipient the SMTP server refuses", () => {
     const report = reports.find((r) => r.id === row.id)!;
     expect(report.delivery.lastError).toMatch(/550/);
     expect(catcher.to(bounce.email)).toHaveLength(0);
+
+    // …and so does the REPL's `deliveries failed`.
+    const command = operatorCommands.find((c) => c.command.startsWith("deliveries"))!;
+    const printed: string[] = [];
+    const spy = jest.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    try {
+      const table = (rows: unknown[][]) => rows.map((r) => r.join(" | ")).join("\n");
+      await command.action(sys.broker, { options: {}, status: "failed" }, { table });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(printed.join("")).toMatch(new RegExp(`${row.id} \\| welcome \\| failed \\| 3 \\|.*550`));
   });
 });
