@@ -87,7 +87,7 @@ export class MailDelivery {
    * dedupe-key index, keyed by the delivery's state (attempt count and claim deadline): of the
    * processes that read the same state, the database lets exactly one insert it — unique indexes
    * hold on FerretDB too, where concurrent conditional updates of one document do not
-   * (docs/ARCHITECTURE.md). The winner checks the state is still the one it read (a process that
+   * (the test bench's FerretDB 1.24). The winner checks the state is still the one it read (a process that
    * read it long ago can insert the key only after the winner removed it, by which time the
    * state has moved on), then takes a lease: if it dies, another process takes over after it.
    */
