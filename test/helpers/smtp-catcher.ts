@@ -32,6 +32,8 @@ export class SmtpCatcher {
   readonly mails: CaughtMail[] = [];
   /** Recipients starting with one of these are refused: `550 5.1.1 no such user`. */
   readonly refuse: string[] = [];
+  /** How long the server takes to accept each message (after its data arrived). */
+  acceptDelayMs = 0;
   port = 0;
   private server: SMTPServer | null = null;
 
@@ -60,7 +62,8 @@ export class SmtpCatcher {
       onData: (stream, session, cb) => {
         const chunks: Buffer[] = [];
         stream.on("data", (c: Buffer) => chunks.push(c));
-        stream.on("end", () => {
+        stream.on("end", async () => {
+          await new Promise((resolve) => setTimeout(resolve, this.acceptDelayMs));
           const raw = Buffer.concat(chunks).toString("utf8");
           this.mails.push({
             to: session.envelope.rcptTo.map((r) => r.address),

@@ -5,7 +5,7 @@
  * accepted before the kill, so the at-least-once bound of services/notifications/delivery.ts
  * (a repeat only after a crash between the server's acceptance and the outcome write) allows no
  * repeat here, and the two restarted processes racing for the same deliveries must not both
- * send one.
+ * send one (each mail takes the server 400 ms to accept, so their attempts overlap).
  */
 import { Cluster } from "../helpers/cluster";
 import { client, type Client } from "../helpers/http";
@@ -60,6 +60,14 @@ describe("notification e-mail across a notifications crash", () => {
     const admin = await http.post<{ token: string }>("/api/auth/login", {
       json: { email: process.env.ADMIN_EMAIL, password: process.env.ADMIN_PASSWORD },
     });
+    // Ready means the gateway is; wait until it also sees orders and notifications.
+    for (const path of ["/api/orders", "/api/notifications"]) {
+      await waitFor(
+        () => http.get(path, { token: admin.body.token }),
+        (r) => r.status === 200,
+        30_000,
+      );
+    }
     const product = await createProduct(http, admin.body.token, 100, 1500);
     await catcher.stop();
 
@@ -100,6 +108,7 @@ describe("notification e-mail across a notifications crash", () => {
     }
 
     await Promise.all([cluster.kill("mail1"), cluster.kill("mail2")]);
+    catcher.acceptDelayMs = 400;
     await catcher.start();
     expect(catcher.mails).toHaveLength(0);
     await Promise.all([cluster.restart("mail1"), cluster.restart("mail2")]);
