@@ -111,7 +111,7 @@ describe("notification e-mail over SMTP", () => {
     }
   });
 
-  it("retries while the SMTP server is down and delivers once it is back", async () => {
+  it("retries while the SMTP server is down and delivers once it is back, once", async () => {
     const user = await sys.customer("down");
     await waitFor(
       async () => catcher.to(user.email),
@@ -125,15 +125,26 @@ describe("notification e-mail over SMTP", () => {
       (r) => r.some((n) => n.type === "order_confirmed" && (n.delivery?.attempts ?? 0) >= 1),
       10_000,
     );
+    // The event comes again while the mail is pending: still one notification, one mail.
+    await sys.broker.emit("order.confirmed", {
+      eventId: `order.confirmed:${order.id}:again`,
+      orderId: order.id,
+      userId: user.id,
+      total: order.total,
+      currency: order.currency,
+    });
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     expect(mailsWith(catcher, user.email, /confirmed/)).toHaveLength(0);
     await catcher.start();
 
     const rows = await waitFor(
       () => inbox(sys, user.token),
-      (r) => r.some((n) => n.type === "order_confirmed" && n.delivery?.status === "sent"),
+      (r) =>
+        r.some((n) => n.type === "order_confirmed") &&
+        r.every((n) => n.delivery?.status === "sent"),
       30_000,
     );
+    expect(rows.filter((n) => n.type === "order_confirmed")).toHaveLength(1);
     const delivery = rows.find((n) => n.type === "order_confirmed")!.delivery!;
     expect(delivery.attempts).toBeGreaterThan(1);
     expect(delivery.lastError).toBeUndefined();
