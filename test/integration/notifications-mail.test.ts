@@ -70,6 +70,12 @@ describe("notification e-mail over SMTP", () => {
     expect(welcome[0].user).toBe("mailer");
     expect(welcome[0].password).toBe("s3cret-pass");
 
+    // The address book is cached; a rename cleans it, so the next mail greets the new name.
+    const renamed = await sys.http.patch("/api/users/me", {
+      token: user.token,
+      json: { name: "Renamed <3" },
+    });
+    expect(renamed.status).toBe(200);
     const order = await checkout(sys, user.token, admin);
     const total = formatMoney(order.total, order.currency);
     const confirmed = await waitFor(
@@ -79,6 +85,8 @@ describe("notification e-mail over SMTP", () => {
     );
     expect(confirmed[0].text).toContain(`Total: ${total}`);
     expect(confirmed[0].text).toContain("2 x Thing");
+    expect(confirmed[0].text).toContain("Hi Renamed <3,");
+    expect(confirmed[0].text).toContain("<p>Hi Renamed &lt;3,</p>");
 
     const cancel = await sys.http.post<Order>(`/api/orders/${order.id}/cancel`, {
       token: user.token,
