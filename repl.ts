@@ -6,6 +6,8 @@
  *   counts                 per service: instances, nodes and documents owned
  *   stuck [--limit N]      orders whose saga step is past its deadline
  *   redrive <orderId>      re-emit the event of an order's current saga step
+ *   deliveries [status] [--limit N]
+ *                          notification e-mails (pending, sent or failed) with their last error
  *   faults set <target> error=0.5 latency=200ms [retryable]
  *                          inject failures/latency on every node (middlewares/faults.ts)
  *   faults clear [target]  remove one rule or all, on every node
@@ -29,6 +31,7 @@ import {
   parseRule,
   type FaultReport,
 } from "./middlewares/faults";
+import type { DeliveryReport } from "./services/notifications.service";
 
 type Table = (rows: unknown[][]) => string;
 type CallMethod = Broker["call"];
@@ -160,6 +163,37 @@ export const operatorCommands: ReplCommand[] = [
         print(`${orders.length} stuck order(s).`);
       } catch (err) {
         print(`stuck failed: ${failure(err)}`);
+      }
+    },
+  },
+  {
+    command: "deliveries [status]",
+    description: "Notification e-mails by status (pending, sent, failed) with their last error",
+    options: [{ option: "-l, --limit <n>", description: "at most this many (default 20)" }],
+    async action(broker, args, { table }) {
+      const status = args.status === undefined ? undefined : String(args.status);
+      const limit = Number(args.options.limit ?? 20);
+      try {
+        const reports = await broker.call<DeliveryReport[], { status?: string; limit: number }>(
+          "notifications.deliveries",
+          status === undefined ? { limit } : { status, limit },
+        );
+        if (reports.length === 0) {
+          print(`No ${status ?? ""} deliveries.`.replace("  ", " "));
+          return;
+        }
+        const rows: unknown[][] = [
+          ["notification", "type", "status", "attempts", "next attempt", "last error"],
+        ];
+        for (const r of reports) {
+          const d = r.delivery;
+          const next = d.status === "pending" ? new Date(d.nextAttemptAt).toISOString() : "";
+          rows.push([r.id, r.type, d.status, d.attempts, next, d.lastError ?? ""]);
+        }
+        print(table(rows));
+        print(`${reports.length} deliveries.`);
+      } catch (err) {
+        print(`deliveries failed: ${failure(err)}`);
       }
     },
   },

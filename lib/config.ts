@@ -72,7 +72,18 @@ export interface AppConfig {
      */
     chargeLog: string | null;
   };
-  notifications: { smtpUrl: string | undefined };
+  notifications: {
+    /** `smtp://user:pass@host:port` or `smtps://…`; unset: notifications go to the log only. */
+    smtpUrl: string | undefined;
+    /** The From of every mail; required with SMTP_URL. */
+    mailFrom: string | undefined;
+    /** Attempts per mail before its delivery is marked failed. */
+    maxAttempts: number;
+    /** The wait after the first failed attempt; it doubles after each further one. */
+    retryBaseMs: number;
+    /** Bound of each SMTP step (connect, greeting, each reply); a claim lasts a few of these. */
+    sendTimeoutMs: number;
+  };
   /** The events outbox of orders and payments (lib/outbox.ts). */
   outbox: {
     /** OUTBOX_GRACE_MS: how old a pending event must be before the periodic pass re-sends it. */
@@ -216,6 +227,26 @@ function list(value: string | undefined): string[] | null {
  */
 const PLACEHOLDER_SECRET = /replace[-_ ]?me|change[-_ ]?me|dev[-_ ]?only|placeholder|example/i;
 
+function mailConfig(env: NodeJS.ProcessEnv): AppConfig["notifications"] {
+  const smtpUrl = env.SMTP_URL || undefined;
+  if (smtpUrl && !/^smtps?:\/\/[^/]/.test(smtpUrl)) {
+    throw new ConfigError(
+      "SMTP_URL",
+      `SMTP_URL=${redactUrl(smtpUrl)} is not valid: SMTP_URL must be a smtp://user:pass@host:port or smtps://… URL`,
+    );
+  }
+  if (smtpUrl && !env.MAIL_FROM) {
+    throw new ConfigError("MAIL_FROM", "MAIL_FROM is empty: it must be set when SMTP_URL is");
+  }
+  return {
+    smtpUrl,
+    mailFrom: env.MAIL_FROM || undefined,
+    maxAttempts: Math.max(1, int(env.MAIL_MAX_ATTEMPTS, 8, "MAIL_MAX_ATTEMPTS")),
+    retryBaseMs: int(env.MAIL_RETRY_BASE_MS, 30_000, "MAIL_RETRY_BASE_MS"),
+    sendTimeoutMs: Math.max(100, int(env.MAIL_SEND_TIMEOUT_MS, 15_000, "MAIL_SEND_TIMEOUT_MS")),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const nodeEnv = env.NODE_ENV ?? "development";
   const isTest = nodeEnv === "test";
@@ -312,7 +343,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       slowMs: int(env.PAYMENT_SLOW_MS, 2_000, "PAYMENT_SLOW_MS"),
       chargeLog: env.PAYMENT_CHARGE_LOG ? path.resolve(env.PAYMENT_CHARGE_LOG) : null,
     },
-    notifications: { smtpUrl: env.SMTP_URL || undefined },
+    notifications: mailConfig(env),
     outbox: {
       graceMs: int(env.OUTBOX_GRACE_MS, 2_000, "OUTBOX_GRACE_MS"),
       crashAfterWrite: env.CRASH_AFTER_WRITE || null,

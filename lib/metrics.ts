@@ -29,6 +29,13 @@ export const DOMAIN_METRICS = {
     description: "Requests refused with 429 by the gateway",
     labelNames: ["route"],
   },
+  mails: {
+    type: "counter",
+    name: "commerce_notification_mails_total",
+    description:
+      "Notification e-mail attempts by outcome: sent, retried (will try again), failed (gave up)",
+    labelNames: ["type", "outcome"],
+  },
 } as const;
 
 type MetricKey = keyof typeof DOMAIN_METRICS;

@@ -18,6 +18,7 @@ export const SAFE_TO_REPEAT = new Set([
   "users.me",
   "users.resolveToken",
   "users.stats",
+  "users.contact",
   "orders.list",
   "orders.get",
   "orders.stuck",
@@ -28,6 +29,7 @@ export const SAFE_TO_REPEAT = new Set([
   "payments.stats",
   "notifications.list",
   "notifications.stats",
+  "notifications.deliveries",
 ]);
 
 interface CallError {

@@ -4,6 +4,11 @@
  * and `payment.refunded`; every event may be redelivered, so each notification has a dedupe key
  * (user, type, order) under a unique index: a second copy of an event adds nothing, and a
  * notification whose delivery failed is delivered again instead.
+ *
+ * With SMTP_URL each notification is also e-mailed to the user's address, asked of the users
+ * service when the mail is sent (`users.contact`). The delivery is a record on the notification
+ * (services/notifications/delivery.ts): a loop sends every due one, so a pending mail survives a
+ * restart, and a failed attempt is retried with exponential backoff up to MAIL_MAX_ATTEMPTS.
  */
 import type { Context, ServiceSettingSchema } from "moleculer";
 import { defineService } from "../lib/define-service";
@@ -25,9 +30,21 @@ import {
   type PaymentRefundedEvent,
   type UserRegisteredEvent,
 } from "../lib/events";
-import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
+import { dbMixin, type DbMethods, type DbVars, type Query } from "../mixins/db.mixin";
+import { countDomain } from "../lib/metrics";
 import { logChannel, type NotificationChannel } from "./notifications/channels";
+import { maskSmtpUrl, smtpMailer } from "./notifications/mailer";
+import { MailDelivery, type MailableDoc } from "./notifications/mail-delivery";
 import {
+  newDelivery,
+  publicDelivery,
+  type Delivery,
+  type PublicDelivery,
+} from "./notifications/delivery";
+import {
+  renderMail,
+  type Mail,
+  type MailOrder,
   orderCancelled,
   orderConfirmed,
   paymentRefunded,
@@ -44,28 +61,45 @@ export interface Notification {
   body: string;
   createdAt: string;
   readAt: string | null;
+  /** Present when the notification is e-mailed (SMTP_URL set). */
+  delivery?: PublicDelivery;
 }
 
-interface NotificationDoc extends Doc {
+/** For operators (`notifications.deliveries`, the REPL's `deliveries`): the error text too. */
+export interface DeliveryReport {
+  id: string;
   userId: string;
   type: NotificationType;
   subject: string;
-  body: string;
+  createdAt: string;
+  delivery: Omit<Delivery, "claimedBy">;
+}
+
+interface NotificationDoc extends MailableDoc {
+  type: NotificationType;
   /** `<userId>:<type>:<orderId or "account">`, unique. */
   dedupeKey: string;
   createdAt: string;
   readAt: string | null;
   deliveredAt: string | null;
+  /** The order the notification is about (order mails show its lines); `null` for welcome. */
+  orderId?: string | null;
 }
 
 interface NotificationsVars extends DbVars {
   channel: NotificationChannel;
+  /** The e-mail channel; `null` without SMTP_URL. */
+  mail: MailDelivery | null;
 }
 
 interface NotificationsMethods extends DbMethods {
   publicNotification(doc: NotificationDoc): Notification;
   notify(userId: string, type: NotificationType, about: string, message: Message): Promise<void>;
+  composeMail(doc: MailableDoc): Promise<{ to: string; mail: Mail }>;
 }
+
+/** The longest wait between two attempts of one mail. */
+const MAX_BACKOFF_MS = 60 * 60_000;
 
 export default defineService<ServiceSettingSchema, NotificationsMethods, NotificationsVars>({
   name: "notifications",
@@ -109,6 +143,41 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
         const doc = (await this.store.findOne(mine)) as NotificationDoc | null;
         if (!doc) throw new NotFoundError("Notification");
         return this.publicNotification(doc);
+      },
+    },
+
+    /** For operators (the REPL's `deliveries`): e-mail deliveries by status, newest first. */
+    deliveries: {
+      visibility: "public",
+      params: {
+        status: { type: "enum", values: ["pending", "sent", "failed"], optional: true },
+        limit: { type: "number", integer: true, min: 1, max: 500, optional: true, default: 20 },
+      },
+      async handler(
+        ctx: Context<{ status?: Delivery["status"]; limit: number }>,
+      ): Promise<DeliveryReport[]> {
+        const query: Query = { "delivery.channel": "email" };
+        if (ctx.params.status) query["delivery.status"] = ctx.params.status;
+        const docs = (await this.store.find({
+          query,
+          sort: ["-createdAt"],
+          limit: ctx.params.limit,
+        })) as NotificationDoc[];
+        return docs.map((doc) => {
+          const { channel, status, attempts, lastError, sentAt, nextAttemptAt, claimedUntil } =
+            doc.delivery!;
+          const delivery = {
+            channel,
+            status,
+            attempts,
+            lastError,
+            sentAt,
+            nextAttemptAt,
+            claimedUntil,
+          };
+          const { _id: id, userId, type, subject, createdAt } = doc;
+          return { id, userId, type, subject, createdAt, delivery };
+        });
       },
     },
   },
@@ -157,6 +226,7 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
         body: doc.body,
         createdAt: doc.createdAt,
         readAt: doc.readAt,
+        ...(doc.delivery ? { delivery: publicDelivery(doc.delivery) } : {}),
       };
     },
 
@@ -174,12 +244,16 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
           createdAt: new Date().toISOString(),
           readAt: null,
           deliveredAt: null,
+          orderId: about === "account" ? null : about,
+          ...(this.mail ? { delivery: newDelivery(Date.now()) } : {}),
         })) as NotificationDoc;
       } catch (err) {
         if (!this.store.isDuplicateKeyError(err)) throw err;
         doc = (await this.store.findOne({ dedupeKey })) as NotificationDoc | null;
       }
-      if (!doc || doc.deliveredAt) return;
+      if (!doc) return;
+      if (this.mail && doc.delivery?.status === "pending") this.mail.sendSoon(doc._id);
+      if (doc.deliveredAt) return;
       try {
         await this.channel.deliver({ id: doc._id, ...message, userId, type });
         await this.store.updateWhere(
@@ -194,17 +268,59 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
         );
       }
     },
+
+    /** The address and name now (a user may have renamed), and the order for order mails. */
+    async composeMail(doc) {
+      const contact = await this.broker.call<
+        { email: string; name: string } | null,
+        { userId: string }
+      >("users.contact", { userId: doc.userId });
+      if (!contact) throw new Error(`user ${doc.userId} has no address`);
+      let order: MailOrder | null = null;
+      if (doc.orderId) {
+        // Read as its owner would: the order's lines and total as the customer sees them.
+        order = await this.broker.call<MailOrder, { id: string }>(
+          "orders.get",
+          { id: doc.orderId },
+          { meta: { user: { id: doc.userId, roles: ["customer"] } } },
+        );
+      }
+      const message = { subject: doc.subject, body: doc.body };
+      return { to: contact.email, mail: renderMail(message, contact.name, order) };
+    },
   },
 
   created() {
     this.channel = logChannel((message) => this.logger.info(message));
+    const mail = config().notifications;
+    this.mail = mail.smtpUrl
+      ? new MailDelivery({
+          store: this.store,
+          mailer: smtpMailer(mail.smtpUrl, mail.mailFrom!, mail.sendTimeoutMs),
+          retry: { maxAttempts: mail.maxAttempts, baseMs: mail.retryBaseMs, capMs: MAX_BACKOFF_MS },
+          // Every SMTP step is bounded by sendTimeoutMs: ten of them outlast an attempt.
+          claimMs: 10 * mail.sendTimeoutMs,
+          compose: (doc) => this.composeMail(doc),
+          counted: (type, outcome) => countDomain(this.broker, "mails", { type, outcome }),
+          warn: (message) => this.logger.warn(message),
+        })
+      : null;
   },
 
   started() {
-    if (config().notifications.smtpUrl) {
-      this.logger.warn(
-        "SMTP_URL is set, but this build has no SMTP channel yet: notifications go to the log.",
-      );
+    const mail = config().notifications;
+    if (!this.mail) {
+      this.logger.info("SMTP_URL is not set: notifications go to the inbox and the log only.");
+      return;
     }
+    this.logger.info(
+      `Notifications are e-mailed through ${maskSmtpUrl(mail.smtpUrl!)} from ${mail.mailFrom} ` +
+        `(up to ${mail.maxAttempts} attempts).`,
+    );
+    this.mail.start(Math.max(50, Math.min(1_000, mail.retryBaseMs)));
+  },
+
+  async stopped() {
+    await this.mail?.stop();
   },
 });

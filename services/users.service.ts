@@ -31,6 +31,11 @@ export interface User {
   createdAt: string;
 }
 
+export interface UserContact {
+  email: string;
+  name: string;
+}
+
 interface UserDoc extends Doc {
   email: string;
   emailLower: string;
@@ -202,6 +207,21 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
         const doc = (await this.store.findById(claims.userId)) as UserDoc | null;
         if (!doc || tokenVersion(doc) !== claims.version) return null;
         return { id: doc._id, roles: doc.roles };
+      },
+    },
+
+    /**
+     * Where to reach a user, for the notifications service's e-mails (never on the gateway).
+     * Cached per user; updateMe cleans this service's cache, so a new name shows on the next
+     * mail. `null`: no such user.
+     */
+    contact: {
+      visibility: "public",
+      params: { userId: { type: "string", min: 1, max: 64 } },
+      cache: { keys: ["userId"], ttl: 300 },
+      async handler(ctx: Context<{ userId: string }>): Promise<UserContact | null> {
+        const doc = (await this.store.findById(ctx.params.userId)) as UserDoc | null;
+        return doc ? { email: doc.email, name: doc.name } : null;
       },
     },
   },

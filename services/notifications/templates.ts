@@ -49,3 +49,60 @@ export function paymentRefunded(orderId: string, amount: number, currency: strin
     body: `${formatMoney(amount, currency)} is on its way back to your card.`,
   };
 }
+
+/** The order as an e-mail shows it (what `orders.get` answers, trimmed to these fields). */
+export interface MailOrder {
+  id: string;
+  items: Array<{ name: string; quantity: number; unitPrice: number; lineTotal: number }>;
+  total: number;
+  currency: string;
+}
+
+export interface Mail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+}
+
+/**
+ * The e-mail of a stored notification: its subject and text, greeted by name, and for order
+ * mails the order's lines and total. Names come from users and products: escaped in the HTML.
+ */
+export function renderMail(message: Message, name: string, order: MailOrder | null): Mail {
+  const text = [`Hi ${name},`, "", message.body];
+  const html = [`<p>Hi ${escapeHtml(name)},</p>`, `<p>${escapeHtml(message.body)}</p>`];
+  if (order) {
+    const money = (amount: number) => formatMoney(amount, order.currency);
+    text.push("", `Order ${order.id}:`);
+    html.push(`<p>Order ${escapeHtml(order.id)}:</p>`, "<table>");
+    for (const line of order.items) {
+      text.push(
+        `  ${line.quantity} x ${line.name} at ${money(line.unitPrice)} = ${money(line.lineTotal)}`,
+      );
+      html.push(
+        `<tr><td>${line.quantity} &times; ${escapeHtml(line.name)}</td>` +
+          `<td>${escapeHtml(money(line.unitPrice))}</td><td>${escapeHtml(money(line.lineTotal))}</td></tr>`,
+      );
+    }
+    text.push(`Total: ${money(order.total)}`);
+    html.push(
+      `<tr><th colspan="2">Total</th><th>${escapeHtml(money(order.total))}</th></tr>`,
+      "</table>",
+    );
+  }
+  text.push("", "— commerce-mesh");
+  html.push("<p>— commerce-mesh</p>");
+  return { subject: message.subject, text: text.join("\n"), html: html.join("\n") };
+}
