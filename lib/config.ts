@@ -267,7 +267,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (isProduction && env.CRASH_AFTER_WRITE) {
     throw new ConfigError(
       "CRASH_AFTER_WRITE",
-      `CRASH_AFTER_WRITE=${env.CRASH_AFTER_WRITE} is a test fault hook and must not be set in production`,
+      `CRASH_AFTER_WRITE is a test fault hook and must not be set in production (CRASH_AFTER_WRITE=${env.CRASH_AFTER_WRITE})`,
     );
   }
   // The secret itself is never printed, only its length.
