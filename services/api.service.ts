@@ -24,9 +24,9 @@ import type { AuthRequirement, GatewayMeta, MetaUser } from "../lib/auth";
 import { TokenCache } from "./api/token-cache";
 import {
   USER_TOKENS_REVOKED,
-  userTokensRevokedSchema,
+  userTokensRevoked,
   type UserTokensRevokedEvent,
-} from "../lib/events";
+} from "../contracts/users";
 import { clientAddress, trustedProxies } from "./api/client-ip";
 import { isManagedStore, rateLimitStore } from "./api/rate-limit";
 import { JSON_TEXT_OPTION } from "../middlewares/caller-cache";
@@ -434,7 +434,7 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   events: {
     // Broadcast by the users service: this replica forgets the user's tokens at once.
     [USER_TOKENS_REVOKED]: {
-      params: userTokensRevokedSchema,
+      params: userTokensRevoked.params.rule,
       handler(this: GatewayThis, ctx: Context<UserTokensRevokedEvent>) {
         this.tokens.dropUser(ctx.params.userId);
       },

@@ -1,33 +1,8 @@
 /**
  * Stock reservations of the checkout saga, kept as markers inside the product documents:
- * `reserved.<orderId>: quantity` while an order holds stock. Plain helpers, no Moleculer.
+ * `reserved.<orderId>: quantity` while an order holds stock. Plain helpers, no Moleculer; the
+ * params and answers of `products.reserve`/`release` are in contracts/products.ts.
  */
-export interface ReserveLine {
-  productId: string;
-  quantity: number;
-}
-
-export interface ReserveParams {
-  orderId: string;
-  items: ReserveLine[];
-}
-
-export interface ReleaseParams {
-  orderId: string;
-  /** The order's products; lets the release touch only them instead of scanning the catalog. */
-  productIds?: string[];
-}
-
-/** A reserved line priced from the catalog at reservation time. */
-export interface PricedLine {
-  productId: string;
-  sku: string;
-  name: string;
-  unitPrice: number;
-  quantity: number;
-  lineTotal: number;
-  currency: string;
-}
 
 /** The dotted field of an order's marker (order ids are validated to contain no dots or `$`). */
 export function reservationField(orderId: string): string {
