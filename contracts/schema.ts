@@ -34,7 +34,7 @@ export interface Doc {
   example?: unknown;
 }
 
-type Props = Record<string, Schema<unknown>>;
+export type Props = Record<string, Schema<unknown>>;
 type Simplify<T> = { [K in keyof T]: T[K] };
 type OptionalKeys<P extends Props> = {
   [K in keyof P]: P[K] extends Schema<unknown, "optional"> ? K : never;

@@ -33,9 +33,14 @@ import { JSON_TEXT_OPTION } from "../middlewares/caller-cache";
 import { jsonBody, requestShape } from "./api/request-shape";
 import { landingPage } from "./api/landing";
 import { metricsPort } from "../lib/metrics-reporter";
-import { buildOpenApi, type ActionDoc, type JsonSchema, type StaticOperation } from "./api/openapi";
+import { buildOpenApi } from "../contracts/openapi";
+import { API_PREFIX } from "../contracts/rest";
+import type { JsonSchema } from "../contracts/schema";
 
-/** The REST contract (../shared/API.md): path → action. Nothing else is reachable. */
+/**
+ * The REST contract (contracts/rest.ts, which declares each route's params and answers): path
+ * → action, relative to API_PREFIX. Nothing else is reachable.
+ */
 export const API_ALIASES: Record<string, string> = {
   "POST /auth/register": "users.register",
   "POST /auth/login": "users.login",
@@ -58,8 +63,6 @@ export const API_ALIASES: Record<string, string> = {
 /** The services the routes call: readiness waits for every one of them. */
 export const NEEDED_SERVICES = [...new Set(Object.values(API_ALIASES).map((a) => a.split(".")[0]))];
 
-/** Where the routes are mounted; the aliases above are relative to it. */
-export const API_PREFIX = "/api";
 /**
  * The aliases that take a password, under the stricter RATE_LIMIT_AUTH_MAX (password guessing):
  * one limit, counted together, whichever of them is tried.
@@ -92,7 +95,7 @@ interface GatewayMethods {
   resolveUser(token: string, fresh: boolean): Promise<MetaUser | null>;
   sendJson(res: ServerResponse, status: number, body: unknown): void;
   readiness(): { ready: boolean; missing: string[] };
-  openApiDocument(): JsonSchema;
+  openApiDocument(host: string | undefined): JsonSchema;
 }
 
 /** The parts of moleculer-web (its processed routes, its error writer) this service touches. */
@@ -220,36 +223,8 @@ const apiRoute: Omit<ApiRouteSchema, "path"> = {
   },
 };
 
-/** The gateway's own paths, documented next to the aliases. */
-const OPERATIONS: StaticOperation[] = [
-  {
-    method: "GET",
-    path: "/health/live",
-    summary: "The process runs",
-    status: 200,
-    schema: { type: "object", properties: { status: { type: "string", enum: ["ok"] } } },
-  },
-  {
-    method: "GET",
-    path: "/health/ready",
-    summary: "Ready to serve; 503 naming the missing services (and while shutting down)",
-    status: 200,
-    schema: {
-      type: "object",
-      properties: {
-        status: { type: "string", enum: ["ok", "unavailable"] },
-        missing: { type: "array", items: { type: "string" } },
-      },
-    },
-  },
-  {
-    method: "GET",
-    path: `${API_PREFIX}/openapi.json`,
-    summary: "This document",
-    status: 200,
-    schema: { type: "object" },
-  },
-];
+/** The gateway's own paths (documented in contracts/openapi.ts). */
+const GATEWAY_ROUTES = ["GET /health/live", "GET /health/ready", `GET ${API_PREFIX}/openapi.json`];
 
 export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   name: "api",
@@ -262,7 +237,7 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       securityHeaders,
       requestShape(cfg.corsOrigins.length > 0, [
         ...Object.keys(publicAliases()),
-        ...OPERATIONS.map((op) => `${op.method} ${op.path}`),
+        ...GATEWAY_ROUTES,
       ]),
     ],
     cors: corsOptions(cfg.corsOrigins),
@@ -300,8 +275,8 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
         path: API_PREFIX,
         aliases: {
           ...passwordAliases(false),
-          "GET /openapi.json"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
-            this.sendJson(res, 200, this.openApiDocument());
+          "GET /openapi.json"(this: GatewayThis, req: IncomingMessage, res: ServerResponse) {
+            this.sendJson(res, 200, this.openApiDocument(req.headers.host));
           },
         },
         rateLimit: rateLimit("api", cfg.rateLimit.max),
@@ -408,26 +383,11 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
     },
 
     /**
-     * Built per request from the registry, so it describes the param schemas of the services
-     * running now, wherever they run (remote actions' schemas come with their node's info).
+     * From the contracts (contracts/openapi.ts), so it describes what every node validates and
+     * answers; the server is the address the client reached.
      */
-    openApiDocument() {
-      const actions = new Map<string, ActionDoc>();
-      for (const item of this.broker.registry.getActionList({})) {
-        if (!item.action) continue;
-        actions.set(item.name, {
-          params: item.action.params as Record<string, unknown> | undefined,
-          auth: item.action.auth,
-        });
-      }
-      return buildOpenApi({
-        title: "commerce-mesh",
-        version: "1.0.0",
-        aliases: publicAliases(),
-        actions,
-        staticOperations: OPERATIONS,
-        rateLimited: cfg.rateLimit.max > 0,
-      });
+    openApiDocument(host: string | undefined) {
+      return buildOpenApi({ version: "1.0.0", serverUrl: `http://${host ?? "localhost"}` });
     },
   },
 
