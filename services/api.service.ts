@@ -19,7 +19,7 @@ import ApiGateway, {
 } from "moleculer-web";
 import { config } from "../lib/config";
 import { toErrorBody } from "../lib/http-errors";
-import { ForbiddenError, UnauthorizedError } from "../lib/errors";
+import { ForbiddenError, NotFoundError, UnauthorizedError } from "../lib/errors";
 import type { AuthRequirement, GatewayMeta, MetaUser } from "../lib/auth";
 import { TokenCache } from "./api/token-cache";
 import {
@@ -32,6 +32,7 @@ import { isManagedStore, rateLimitStore } from "./api/rate-limit";
 import { JSON_TEXT_OPTION } from "../middlewares/caller-cache";
 import { jsonBody, requestShape } from "./api/request-shape";
 import { landingPage } from "./api/landing";
+import { DOCS_CSP, docsFile, type DocsFile } from "./api/docs-page";
 import { metricsPort } from "../lib/metrics-reporter";
 import { buildOpenApi } from "../contracts/openapi";
 import { API_PREFIX } from "../contracts/rest";
@@ -89,6 +90,7 @@ interface GatewayRequest extends IncomingMessage {
   $action?: { auth?: AuthRequirement; name?: string };
   $route?: { path?: string; name?: string };
   $ctx?: Context<unknown, GatewayMeta>;
+  $params?: Record<string, string>;
 }
 
 interface GatewayMethods {
@@ -96,6 +98,7 @@ interface GatewayMethods {
   sendJson(res: ServerResponse, status: number, body: unknown): void;
   readiness(): { ready: boolean; missing: string[] };
   openApiDocument(host: string | undefined): JsonSchema;
+  sendDocs(res: ServerResponse, file: DocsFile | null): void;
 }
 
 /** The parts of moleculer-web (its processed routes, its error writer) this service touches. */
@@ -224,7 +227,13 @@ const apiRoute: Omit<ApiRouteSchema, "path"> = {
 };
 
 /** The gateway's own paths (documented in contracts/openapi.ts). */
-const GATEWAY_ROUTES = ["GET /health/live", "GET /health/ready", `GET ${API_PREFIX}/openapi.json`];
+const GATEWAY_ROUTES = [
+  "GET /health/live",
+  "GET /health/ready",
+  `GET ${API_PREFIX}/openapi.json`,
+  `GET ${API_PREFIX}/docs`,
+  `GET ${API_PREFIX}/docs/:file`,
+];
 
 export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   name: "api",
@@ -277,6 +286,12 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
           ...passwordAliases(false),
           "GET /openapi.json"(this: GatewayThis, req: IncomingMessage, res: ServerResponse) {
             this.sendJson(res, 200, this.openApiDocument(req.headers.host));
+          },
+          "GET /docs"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
+            this.sendDocs(res, docsFile());
+          },
+          "GET /docs/:file"(this: GatewayThis, req: GatewayRequest, res: ServerResponse) {
+            this.sendDocs(res, docsFile(req.$params?.file));
           },
         },
         rateLimit: rateLimit("api", cfg.rateLimit.max),
@@ -370,6 +385,15 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       setSecurityHeaders(res);
       res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
       res.end(JSON.stringify(body));
+    },
+
+    /** The API reference page and its files, under a CSP that lets them load from here. */
+    sendDocs(res: ServerResponse, file: DocsFile | null) {
+      if (!file) return this.sendJson(res, 404, toErrorBody(new NotFoundError("File")));
+      setSecurityHeaders(res);
+      res.setHeader("Content-Security-Policy", DOCS_CSP);
+      res.writeHead(200, { "Content-Type": file.type });
+      res.end(file.body);
     },
 
     readiness() {
