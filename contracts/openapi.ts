@@ -29,6 +29,9 @@ const BODIES: Record<BodyName | "ErrorBody", JsonSchema> = {
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const BODY_METHODS = new Set(["post", "put", "patch"]);
 
+const FOREIGN_ORIGIN =
+  "the request's `Origin` is not one the gateway's CORS_ORIGINS allows (when it is set)";
+
 /** Why each status is answered, for the operations that can answer it. */
 function errorText(status: number, op: Operation, method: string): string {
   switch (status) {
@@ -43,7 +46,9 @@ function errorText(status: number, op: Operation, method: string): string {
             "(leave `Authorization` out to call anonymously)"
         : "UNAUTHORIZED: no bearer token, or a malformed, expired or revoked one";
     case 403:
-      return "FORBIDDEN: the caller is not an admin";
+      return op.access === "admin"
+        ? `FORBIDDEN: the caller is not an admin, or ${FOREIGN_ORIGIN}`
+        : `FORBIDDEN: ${FOREIGN_ORIGIN}`;
     case 404:
       return `NOT_FOUND: ${op.notFound ?? "no such id (or not the caller's)"}`;
     case 409:
@@ -97,8 +102,7 @@ function errorResponse(status: number, op: Operation, method: string): JsonSchem
 
 /** The statuses `op` can answer besides its successes. */
 export function errorStatuses(op: Operation, method: string, pathParams: string[]): number[] {
-  const out = [400, 401, 429, 503];
-  if (op.access === "admin") out.push(403);
+  const out = [400, 401, 403, 429, 503];
   if (pathParams.length > 0 || op.notFound) out.push(404);
   if (op.conflicts) out.push(409);
   if (BODY_METHODS.has(method)) out.push(413, 415);
@@ -203,15 +207,18 @@ function gatewayOperations(): Record<string, Record<string, JsonSchema>> {
     "RATE_LIMITED: too many requests from this address; retry after `Retry-After` seconds",
     ref("ErrorBody"),
   );
+  const foreign = json(`FORBIDDEN: ${FOREIGN_ORIGIN}`, ref("ErrorBody"));
   const get = (operationId: string, summary: string, responses: JsonSchema) => ({
     get: { operationId, tags: ["gateway"], summary, description: summary, security: [], responses },
   });
   return {
     "/health/live": get("getLiveness", "The process runs", {
       "200": json("Alive", health(["ok"])),
+      "403": foreign,
     }),
     "/health/ready": get("getReadiness", "Ready to serve: every service the routes need is up", {
       "200": json("Ready", health(["ok"])),
+      "403": foreign,
       "503": json(
         "Not ready (or shutting down); `missing` names what is not up",
         health(["unavailable"]),
@@ -220,6 +227,7 @@ function gatewayOperations(): Record<string, Record<string, JsonSchema>> {
     // Under /api: the general rate limit counts them too.
     [`${API_PREFIX}/openapi.json`]: get("getOpenApi", "This document", {
       "200": json("The OpenAPI 3.0 document", { type: "object", additionalProperties: true }),
+      "403": foreign,
       "429": limited,
     }),
     [`${API_PREFIX}/docs`]: get("getApiDocs", "A reference page for this document", {
@@ -227,6 +235,7 @@ function gatewayOperations(): Record<string, Record<string, JsonSchema>> {
         description: "An HTML page (works offline: no third-party scripts)",
         content: { "text/html": { schema: { type: "string" } } },
       },
+      "403": foreign,
       "429": limited,
     }),
   };

@@ -116,6 +116,7 @@ describe("the OpenAPI document", () => {
     expect(statuses("POST /api/orders")).toEqual([
       "400",
       "401",
+      "403",
       "404",
       "409",
       "413",
@@ -133,7 +134,7 @@ describe("the OpenAPI document", () => {
       "429",
       "503",
     ]);
-    expect(statuses("GET /api/users/me")).toEqual(["400", "401", "429", "503"]);
+    expect(statuses("GET /api/users/me")).toEqual(["400", "401", "403", "429", "503"]);
     for (const [route, op] of operations()) {
       if (route.includes("/health/")) continue;
       for (const [status, response] of Object.entries(op.responses)) {
