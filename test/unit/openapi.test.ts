@@ -8,7 +8,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { buildOpenApi, openApiPath } from "../../contracts/openapi";
-import { publicAliases } from "../../services/api.service";
+import { API_ALIASES, publicAliases } from "../../services/api.service";
+import { OPERATIONS } from "../../contracts/rest";
 import { validateOpenApi } from "../helpers/openapi-validate";
 
 type Json = Record<string, unknown>;
@@ -76,6 +77,10 @@ describe("the OpenAPI document", () => {
         "GET /api/docs",
       ].sort(),
     );
+  });
+
+  it("declares each route with the action the gateway's alias calls", () => {
+    expect(Object.fromEntries(OPERATIONS.map((op) => [op.route, op.action]))).toEqual(API_ALIASES);
   });
 
   it("gives each operation a unique camelCase id, a summary and a description", () => {
