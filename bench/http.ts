@@ -14,7 +14,10 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-export function client(baseUrl: string) {
+/** Sees every answer before the caller does; throwing fails the request (tests check contracts). */
+export type ResponseCheck = (method: string, path: string, result: HttpResult) => void;
+
+export function client(baseUrl: string, check?: ResponseCheck) {
   async function request<T = Record<string, unknown>>(
     method: string,
     path: string,
@@ -39,7 +42,9 @@ export function client(baseUrl: string) {
     } catch {
       // not JSON: keep the text
     }
-    return { status: res.status, body: parsed as T, headers: res.headers };
+    const result = { status: res.status, body: parsed as T, headers: res.headers };
+    check?.(method, path, result);
+    return result;
   }
   return {
     get: <T = Record<string, unknown>>(p: string, o?: RequestOptions) => request<T>("GET", p, o),

@@ -20,6 +20,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
 import { config, loadToolConfig } from "../lib/config";
+import type { Order } from "../contracts/orders";
 import { Cluster, ROOT, peakRss } from "./cluster";
 import { READY } from "./baseline";
 import {
@@ -181,7 +182,7 @@ async function checkout(baseUrl: string, shop: SeededShop): Promise<ScenarioResu
     const started = performance.now();
     let id: string;
     try {
-      const res = await request<{ id: string }>(baseUrl, "POST", "/api/orders", {
+      const res = await request<Order>(baseUrl, "POST", "/api/orders", {
         token: customer.token,
         json: { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" },
       });
@@ -197,7 +198,7 @@ async function checkout(baseUrl: string, shop: SeededShop): Promise<ScenarioResu
       await sleep(POLL_MS);
       polls++;
       try {
-        const res = await request<{ status: string }>(baseUrl, "GET", `/api/orders/${id}`, {
+        const res = await request<Order>(baseUrl, "GET", `/api/orders/${id}`, {
           token: customer.token,
         });
         if (res.status !== 200) return void fail(`GET http ${res.status}`);

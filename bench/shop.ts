@@ -7,6 +7,8 @@ import { client, type HttpResult, type RequestOptions } from "./http";
 import { randomBytes } from "node:crypto";
 import { MongoClient } from "mongodb";
 import type { AppConfig } from "../lib/config";
+import type { Product } from "../contracts/products";
+import type { AuthResult } from "../contracts/users";
 import { Cluster, freePort } from "./cluster";
 
 export const ADMIN = { email: "bench-admin@example.com", password: "bench-admin-password" };
@@ -124,13 +126,13 @@ export async function seed(
 ): Promise<SeededShop> {
   const login = await ok(
     "admin login",
-    request<{ token: string }>(baseUrl, "POST", "/api/auth/login", { json: ADMIN }),
+    request<AuthResult>(baseUrl, "POST", "/api/auth/login", { json: ADMIN }),
   );
   const products: SeededShop["products"] = [];
   for (let i = 0; i < productCount; i++) {
     const p = await ok(
       "create product",
-      request<{ id: string }>(baseUrl, "POST", "/api/products", {
+      request<Product>(baseUrl, "POST", "/api/products", {
         token: login.token,
         json: {
           sku: `${tag}-${String(i).padStart(4, "0")}`,
@@ -147,7 +149,7 @@ export async function seed(
   for (let i = 0; i < customerCount; i++) {
     const r = await ok(
       "register",
-      request<{ token: string; user: { id: string } }>(baseUrl, "POST", "/api/auth/register", {
+      request<AuthResult>(baseUrl, "POST", "/api/auth/register", {
         json: {
           email: `${tag}-${i}@example.com`,
           password: "bench-password-1",

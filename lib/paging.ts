@@ -1,38 +1,7 @@
-/** Page arithmetic shared by every list endpoint: `{ rows, total, page, pageSize, totalPages }`. */
-export interface Page<T> {
-  rows: T[];
-  total: number;
-  page: number;
-  pageSize: number;
-  totalPages: number;
-}
+/** Page arithmetic shared by every list endpoint (contracts/common.ts, `Page`). */
+import type { Page } from "../contracts/common";
 
-/**
- * The last page a client may ask for: deeper pages are a full scan to skip (page × pageSize rows)
- * and no user pages that far; without a bound `page=9e35` passed as an "integer".
- */
-export const MAX_PAGE = 10_000;
-
-export const pagingParams = {
-  page: {
-    type: "number",
-    integer: true,
-    min: 1,
-    max: MAX_PAGE,
-    convert: true,
-    optional: true,
-    default: 1,
-  },
-  pageSize: {
-    type: "number",
-    integer: true,
-    min: 1,
-    max: 100,
-    convert: true,
-    optional: true,
-    default: 20,
-  },
-} as const;
+export type { Page };
 
 export function pageOf<T>(rows: T[], total: number, page: number, pageSize: number): Page<T> {
   return { rows, total, page, pageSize, totalPages: Math.ceil(total / pageSize) };

@@ -19,24 +19,30 @@ import ApiGateway, {
 } from "moleculer-web";
 import { config } from "../lib/config";
 import { toErrorBody } from "../lib/http-errors";
-import { ForbiddenError, UnauthorizedError } from "../lib/errors";
+import { ForbiddenError, NotFoundError, UnauthorizedError } from "../lib/errors";
 import type { AuthRequirement, GatewayMeta, MetaUser } from "../lib/auth";
 import { TokenCache } from "./api/token-cache";
 import {
   USER_TOKENS_REVOKED,
-  userTokensRevokedSchema,
+  userTokensRevoked,
   type UserTokensRevokedEvent,
-} from "../lib/events";
+} from "../contracts/users";
 import { clientAddress, trustedProxies } from "./api/client-ip";
 import { isManagedStore, rateLimitStore } from "./api/rate-limit";
 import { JSON_TEXT_OPTION } from "../middlewares/caller-cache";
 import { jsonBody, requestShape } from "./api/request-shape";
 import { landingPage } from "./api/landing";
+import { DOCS_CSP, docsFile, type DocsFile } from "./api/docs-page";
 import { metricsPort } from "../lib/metrics-reporter";
 import { nodeReadiness, watchBroker, type Readiness } from "../lib/health";
-import { buildOpenApi, type ActionDoc, type JsonSchema, type StaticOperation } from "./api/openapi";
+import { buildOpenApi } from "../contracts/openapi";
+import { API_PREFIX } from "../contracts/rest";
+import type { JsonSchema } from "../contracts/schema";
 
-/** The REST contract (../shared/API.md): path → action. Nothing else is reachable. */
+/**
+ * The REST contract (contracts/rest.ts, which declares each route's params and answers): path
+ * → action, relative to API_PREFIX. Nothing else is reachable.
+ */
 export const API_ALIASES: Record<string, string> = {
   "POST /auth/register": "users.register",
   "POST /auth/login": "users.login",
@@ -76,8 +82,6 @@ export function neededServices(aliases: Record<string, string>): string[] {
  */
 export const NEEDED_SERVICES = neededServices(API_ALIASES);
 
-/** Where the routes are mounted; the aliases above are relative to it. */
-export const API_PREFIX = "/api";
 /**
  * The aliases that take a password, under the stricter RATE_LIMIT_AUTH_MAX (password guessing):
  * one limit, counted together, whichever of them is tried.
@@ -104,6 +108,7 @@ interface GatewayRequest extends IncomingMessage {
   $action?: { auth?: AuthRequirement; name?: string };
   $route?: { path?: string; name?: string };
   $ctx?: Context<unknown, GatewayMeta>;
+  $params?: Record<string, string>;
 }
 
 interface GatewayMethods {
@@ -111,7 +116,8 @@ interface GatewayMethods {
   sendJson(res: ServerResponse, status: number, body: unknown): void;
   readiness(): Promise<Readiness>;
   unavailableServices(): string[];
-  openApiDocument(): JsonSchema;
+  openApiDocument(host: string | undefined): JsonSchema;
+  sendDocs(res: ServerResponse, file: DocsFile | null): void;
 }
 
 /** The parts of moleculer-web (its processed routes, its error writer) this service touches. */
@@ -239,37 +245,13 @@ const apiRoute: Omit<ApiRouteSchema, "path"> = {
   },
 };
 
-/** The gateway's own paths, documented next to the aliases. */
-const OPERATIONS: StaticOperation[] = [
-  {
-    method: "GET",
-    path: "/health/live",
-    summary: "The process runs",
-    status: 200,
-    schema: { type: "object", properties: { status: { type: "string", enum: ["ok"] } } },
-  },
-  {
-    method: "GET",
-    path: "/health/ready",
-    summary:
-      "Ready to serve (broker started, transporter connected, database answering, not stopping); 503 naming what is missing. unavailableServices: services some routes need that no node offers now (those routes answer 503)",
-    status: 200,
-    schema: {
-      type: "object",
-      properties: {
-        status: { type: "string", enum: ["ok", "unavailable"] },
-        missing: { type: "array", items: { type: "string" } },
-        unavailableServices: { type: "array", items: { type: "string" } },
-      },
-    },
-  },
-  {
-    method: "GET",
-    path: `${API_PREFIX}/openapi.json`,
-    summary: "This document",
-    status: 200,
-    schema: { type: "object" },
-  },
+/** The gateway's own paths (documented in contracts/openapi.ts). */
+const GATEWAY_ROUTES = [
+  "GET /health/live",
+  "GET /health/ready",
+  `GET ${API_PREFIX}/openapi.json`,
+  `GET ${API_PREFIX}/docs`,
+  `GET ${API_PREFIX}/docs/:file`,
 ];
 
 export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
@@ -283,7 +265,7 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       securityHeaders,
       requestShape(cfg.corsOrigins.length > 0, [
         ...Object.keys(publicAliases()),
-        ...OPERATIONS.map((op) => `${op.method} ${op.path}`),
+        ...GATEWAY_ROUTES,
       ]),
     ],
     cors: corsOptions(cfg.corsOrigins),
@@ -325,8 +307,14 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
         path: API_PREFIX,
         aliases: {
           ...passwordAliases(false),
-          "GET /openapi.json"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
-            this.sendJson(res, 200, this.openApiDocument());
+          "GET /openapi.json"(this: GatewayThis, req: IncomingMessage, res: ServerResponse) {
+            this.sendJson(res, 200, this.openApiDocument(req.headers.host));
+          },
+          "GET /docs"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
+            this.sendDocs(res, docsFile());
+          },
+          "GET /docs/:file"(this: GatewayThis, req: GatewayRequest, res: ServerResponse) {
+            this.sendDocs(res, docsFile(req.$params?.file));
           },
         },
         rateLimit: rateLimit("api", cfg.rateLimit.max),
@@ -422,6 +410,15 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       res.end(JSON.stringify(body));
     },
 
+    /** The API reference page and its files, under a CSP that lets them load from here. */
+    sendDocs(res: ServerResponse, file: DocsFile | null) {
+      if (!file) return this.sendJson(res, 404, toErrorBody(new NotFoundError("File")));
+      setSecurityHeaders(res);
+      res.setHeader("Content-Security-Policy", DOCS_CSP);
+      res.writeHead(200, { "Content-Type": file.type });
+      res.end(file.body);
+    },
+
     /**
      * The gateway's own ability to serve: its broker started and not stopping, its transporter
      * connected (lib/health.ts), not whether every service behind the routes runs.
@@ -439,33 +436,18 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
     },
 
     /**
-     * Built per request from the registry, so it describes the param schemas of the services
-     * running now, wherever they run (remote actions' schemas come with their node's info).
+     * From the contracts (contracts/openapi.ts), so it describes what every node validates and
+     * answers; the server is the address the client reached.
      */
-    openApiDocument() {
-      const actions = new Map<string, ActionDoc>();
-      for (const item of this.broker.registry.getActionList({})) {
-        if (!item.action) continue;
-        actions.set(item.name, {
-          params: item.action.params as Record<string, unknown> | undefined,
-          auth: item.action.auth,
-        });
-      }
-      return buildOpenApi({
-        title: "commerce-mesh",
-        version: "1.0.0",
-        aliases: publicAliases(),
-        actions,
-        staticOperations: OPERATIONS,
-        rateLimited: cfg.rateLimit.max > 0,
-      });
+    openApiDocument(host: string | undefined) {
+      return buildOpenApi({ version: "1.0.0", serverUrl: `http://${host ?? "localhost"}` });
     },
   },
 
   events: {
     // Broadcast by the users service: this replica forgets the user's tokens at once.
     [USER_TOKENS_REVOKED]: {
-      params: userTokensRevokedSchema,
+      params: userTokensRevoked.params.rule,
       handler(this: GatewayThis, ctx: Context<UserTokensRevokedEvent>) {
         this.tokens.dropUser(ctx.params.userId);
       },

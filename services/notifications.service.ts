@@ -15,32 +15,22 @@ import { defineService } from "../lib/define-service";
 import { config } from "../lib/config";
 import { NotFoundError } from "../lib/errors";
 import type { GatewayMeta } from "../lib/auth";
-import { pagingParams, type Page } from "../lib/paging";
+import type { Page } from "../contracts/common";
 import {
-  ORDER_CANCELLED,
-  ORDER_CONFIRMED,
-  PAYMENT_REFUNDED,
-  USER_REGISTERED,
-  orderCancelledSchema,
-  orderConfirmedSchema,
-  paymentRefundedSchema,
-  userRegisteredSchema,
-  type OrderCancelledEvent,
-  type OrderConfirmedEvent,
-  type PaymentRefundedEvent,
-  type UserRegisteredEvent,
-} from "../lib/events";
+  idParams,
+  listParams,
+  type ListParams,
+  type Notification,
+} from "../contracts/notifications";
+import * as orders from "../contracts/orders";
+import * as payments from "../contracts/payments";
+import * as users from "../contracts/users";
 import { dbMixin, type DbMethods, type DbVars, type Query } from "../mixins/db.mixin";
 import { countDomain } from "../lib/metrics";
 import { logChannel, type NotificationChannel } from "./notifications/channels";
 import { maskSmtpUrl, smtpMailer } from "./notifications/mailer";
 import { MailDelivery, type MailableDoc } from "./notifications/mail-delivery";
-import {
-  newDelivery,
-  publicDelivery,
-  type Delivery,
-  type PublicDelivery,
-} from "./notifications/delivery";
+import { newDelivery, publicDelivery, type Delivery } from "./notifications/delivery";
 import {
   renderMail,
   type Mail,
@@ -52,18 +42,6 @@ import {
   type Message,
   type NotificationType,
 } from "./notifications/templates";
-
-export interface Notification {
-  id: string;
-  userId: string;
-  type: NotificationType;
-  subject: string;
-  body: string;
-  createdAt: string;
-  readAt: string | null;
-  /** Present when the notification is e-mailed (SMTP_URL set). */
-  delivery?: PublicDelivery;
-}
 
 /** For operators (`notifications.deliveries`, the REPL's `deliveries`): the error text too. */
 export interface DeliveryReport {
@@ -113,14 +91,8 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
   actions: {
     list: {
       auth: "user",
-      params: {
-        $$strict: "remove",
-        ...pagingParams,
-        unread: { type: "boolean", convert: true, optional: true },
-      },
-      async handler(
-        ctx: Context<{ page: number; pageSize: number; unread?: boolean }, GatewayMeta>,
-      ): Promise<Page<Notification>> {
+      params: listParams.rule,
+      async handler(ctx: Context<ListParams, GatewayMeta>): Promise<Page<Notification>> {
         const { page, pageSize, unread } = ctx.params;
         const query: Query = { userId: ctx.meta.user!.id };
         if (unread) query.readAt = null;
@@ -132,7 +104,7 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
 
     markRead: {
       auth: "user",
-      params: { id: { type: "string", min: 1, max: 64 } },
+      params: idParams.rule,
       async handler(ctx: Context<{ id: string }, GatewayMeta>): Promise<Notification> {
         const mine = { _id: ctx.params.id, userId: ctx.meta.user!.id };
         // The first read time is kept: marking twice changes nothing.
@@ -183,32 +155,32 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
   },
 
   events: {
-    [USER_REGISTERED]: {
-      params: userRegisteredSchema,
-      async handler(ctx: Context<UserRegisteredEvent>) {
+    [users.USER_REGISTERED]: {
+      params: users.userRegistered.params.rule,
+      async handler(ctx: Context<users.UserRegisteredEvent>) {
         const e = ctx.params;
         await this.notify(e.userId, "welcome", "account", welcome(e.name));
       },
     },
-    [ORDER_CONFIRMED]: {
-      params: orderConfirmedSchema,
-      async handler(ctx: Context<OrderConfirmedEvent>) {
+    [orders.ORDER_CONFIRMED]: {
+      params: orders.orderConfirmed.params.rule,
+      async handler(ctx: Context<orders.OrderConfirmedEvent>) {
         const e = ctx.params;
         const message = orderConfirmed(e.orderId, e.total, e.currency);
         await this.notify(e.userId, "order_confirmed", e.orderId, message);
       },
     },
-    [ORDER_CANCELLED]: {
-      params: orderCancelledSchema,
-      async handler(ctx: Context<OrderCancelledEvent>) {
+    [orders.ORDER_CANCELLED]: {
+      params: orders.orderCancelled.params.rule,
+      async handler(ctx: Context<orders.OrderCancelledEvent>) {
         const e = ctx.params;
         const message = orderCancelled(e.orderId, e.reason);
         await this.notify(e.userId, "order_cancelled", e.orderId, message);
       },
     },
-    [PAYMENT_REFUNDED]: {
-      params: paymentRefundedSchema,
-      async handler(ctx: Context<PaymentRefundedEvent>) {
+    [payments.PAYMENT_REFUNDED]: {
+      params: payments.paymentRefunded.params.rule,
+      async handler(ctx: Context<payments.PaymentRefundedEvent>) {
         const e = ctx.params;
         const message = paymentRefunded(e.orderId, e.amount, e.currency);
         await this.notify(e.userId, "payment_refunded", e.orderId, message);

@@ -30,23 +30,34 @@ import {
   ValidationError,
 } from "../lib/errors";
 import { isAdmin, type GatewayMeta } from "../lib/auth";
-import { pagingParams, type Page } from "../lib/paging";
+import type { Page } from "../contracts/common";
+import {
+  createParams,
+  idParams,
+  listParams,
+  lookupParams,
+  stuckParams,
+  type CancelReason,
+  type CreateParams,
+  type ListParams,
+  type Order,
+  type OrderLine,
+  type OrderRecord,
+} from "../contracts/orders";
 import {
   PAYMENTS_LOOKUP,
   PAYMENT_FAILED,
   PAYMENT_REFUNDED,
   PAYMENT_SUCCEEDED,
-  lookupParams,
-  paymentFailedSchema,
-  paymentRefundedSchema,
-  paymentSucceededSchema,
-  type CancelReason,
-  type OrderRecord,
+  paymentFailed,
+  paymentRefunded,
+  paymentSucceeded,
   type PaymentFailedEvent,
   type PaymentRecord,
   type PaymentRefundedEvent,
   type PaymentSucceededEvent,
-} from "../lib/events";
+} from "../contracts/payments";
+import type { PricedLine, ReserveLine } from "../contracts/products";
 import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
 import {
   OUTBOX_INDEX,
@@ -58,8 +69,7 @@ import {
   type OutboxFields,
 } from "../lib/outbox";
 import { EVENT_OF_EFFECT, orderEvent } from "./orders/events";
-import type { PricedLine, ReserveLine } from "./products/reservations";
-import { checkoutHash, type CheckoutBody } from "./orders/checkout";
+import { checkoutHash } from "./orders/checkout";
 import { unbackedPayment, type PaymentOutcome } from "./orders/payment-check";
 import {
   VISIBLE_STATUSES,
@@ -78,29 +88,6 @@ import {
   type Timing,
   type Transition,
 } from "./orders/state-machine";
-
-export interface OrderLine {
-  productId: string;
-  sku: string;
-  name: string;
-  unitPrice: number;
-  quantity: number;
-  lineTotal: number;
-}
-
-export interface Order {
-  id: string;
-  userId: string;
-  status: OrderStatus;
-  items: OrderLine[];
-  total: number;
-  currency: string;
-  payment: { status: PaymentState; id?: string };
-  cancelReason?: CancelReason;
-  history: HistoryEntry[];
-  createdAt: string;
-  updatedAt: string;
-}
 
 /** The stored order: the contract's fields plus the saga's bookkeeping. */
 interface OrderDoc extends Doc, OutboxFields {
@@ -129,8 +116,6 @@ interface OrderDoc extends Doc, OutboxFields {
   createdAt: string;
   updatedAt: string;
 }
-
-type CreateParams = CheckoutBody;
 
 /** What the REPL's `stuck` shows per order. */
 export interface StuckOrder {
@@ -179,7 +164,6 @@ interface OrdersMethods extends DbMethods {
 
 const MAX_ATTEMPTS = 5;
 const SWEEP_BATCH = 100;
-const idParam = { type: "string", min: 1, max: 64 } as const;
 
 function sagaState(doc: OrderDoc): SagaState {
   return {
@@ -218,23 +202,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
   actions: {
     create: {
       auth: "user",
-      params: {
-        $$strict: "remove",
-        items: {
-          type: "array",
-          min: 1,
-          max: 50,
-          items: {
-            type: "object",
-            strict: "remove",
-            props: {
-              productId: idParam,
-              quantity: { type: "number", integer: true, min: 1, max: 100, convert: true },
-            },
-          },
-        },
-        paymentToken: { type: "string", min: 1, max: 200 },
-      },
+      params: createParams.rule,
       // The order's id on the checkout's span, so Jaeger finds a checkout by its order (the
       // saga's event spans carry it as params.orderId); not the params: no payment token in traces.
       tracing: {
@@ -345,10 +313,8 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
 
     list: {
       auth: "user",
-      params: { $$strict: "remove", ...pagingParams, userId: { ...idParam, optional: true } },
-      async handler(
-        ctx: Context<{ page: number; pageSize: number; userId?: string }, GatewayMeta>,
-      ): Promise<Page<Order>> {
+      params: listParams.rule,
+      async handler(ctx: Context<ListParams, GatewayMeta>): Promise<Page<Order>> {
         const { page, pageSize } = ctx.params;
         const user = ctx.meta.user!;
         const userId = isAdmin(user) && ctx.params.userId ? ctx.params.userId : user.id;
@@ -361,7 +327,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
 
     get: {
       auth: "user",
-      params: { id: idParam },
+      params: idParams.rule,
       async handler(ctx: Context<{ id: string }, GatewayMeta>): Promise<Order> {
         return this.publicOrder(await this.visibleOrder(ctx.params.id, ctx.meta));
       },
@@ -369,7 +335,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
 
     cancel: {
       auth: "user",
-      params: { id: idParam },
+      params: idParams.rule,
       async handler(ctx: Context<{ id: string }, GatewayMeta>): Promise<Order> {
         const doc = await this.visibleOrder(ctx.params.id, ctx.meta);
         const decision = await this.drive(
@@ -384,10 +350,10 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       },
     },
 
-    /** For payments, which charges and refunds only orders this service holds (lib/events.ts). */
+    /** For payments, which charges and refunds only orders this service holds (contracts/orders.ts, "The owners' records"). */
     lookup: {
       visibility: "public",
-      params: lookupParams,
+      params: lookupParams.rule,
       async handler(ctx: Context<{ orderId: string }>): Promise<OrderRecord | null> {
         const doc = await this.loadOrder(ctx.params.orderId);
         if (!doc) return null;
@@ -399,9 +365,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
     /** For operators (the REPL's `stuck`): orders past their step's deadline, oldest first. */
     stuck: {
       visibility: "public",
-      params: {
-        limit: { type: "number", integer: true, min: 1, max: 500, optional: true, default: 20 },
-      },
+      params: stuckParams.rule,
       async handler(ctx: Context<{ limit: number }>): Promise<StuckOrder[]> {
         const now = Date.now();
         const docs = (await this.store.find({
@@ -425,7 +389,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
     /** For operators (the REPL's `redrive`): does now what the sweeper would at the deadline. */
     redrive: {
       visibility: "public",
-      params: { id: idParam },
+      params: idParams.rule,
       async handler(ctx: Context<{ id: string }>): Promise<{ id: string; effects: Effect[] }> {
         const doc = await this.loadOrder(ctx.params.id);
         if (!doc) throw new NotFoundError("Order");
@@ -439,7 +403,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
 
   events: {
     [PAYMENT_SUCCEEDED]: {
-      params: paymentSucceededSchema,
+      params: paymentSucceeded.params.rule,
       async handler(ctx: Context<PaymentSucceededEvent>) {
         const { orderId, paymentId } = ctx.params;
         if (!(await this.paymentBacks(ctx, "succeeded"))) return;
@@ -451,7 +415,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       },
     },
     [PAYMENT_FAILED]: {
-      params: paymentFailedSchema,
+      params: paymentFailed.params.rule,
       async handler(ctx: Context<PaymentFailedEvent>) {
         const { orderId, paymentId } = ctx.params;
         if (!(await this.paymentBacks(ctx, "failed"))) return;
@@ -463,7 +427,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       },
     },
     [PAYMENT_REFUNDED]: {
-      params: paymentRefundedSchema,
+      params: paymentRefunded.params.rule,
       async handler(ctx: Context<PaymentRefundedEvent>) {
         const { orderId, paymentId } = ctx.params;
         if (!(await this.paymentBacks(ctx, "refunded"))) return;

@@ -19,27 +19,36 @@ import { countDomain } from "../lib/metrics";
 import { PaymentDeclinedError } from "../lib/errors";
 import type { Context, ServiceSettingSchema } from "moleculer";
 import { config } from "../lib/config";
-import { pagingParams, type Page } from "../lib/paging";
+import type { Page } from "../contracts/common";
 import { defineService } from "../lib/define-service";
 import type { GatewayMeta } from "../lib/auth";
 import {
   ORDER_CANCELLED,
   ORDER_CREATED,
   ORDERS_LOOKUP,
-  PAYMENT_FAILED,
-  PAYMENT_REFUNDED,
-  PAYMENT_SUCCEEDED,
   lookupParams,
-  orderCancelledSchema,
-  orderCreatedSchema,
+  orderCancelled,
+  orderCreated,
   type OrderCancelledEvent,
   type OrderCreatedEvent,
   type OrderRecord,
+} from "../contracts/orders";
+import {
+  PAYMENT_FAILED,
+  PAYMENT_REFUNDED,
+  PAYMENT_SUCCEEDED,
+  listParams,
+  paymentFailed,
+  paymentRefunded,
+  paymentSucceeded,
+  type ListParams,
+  type Payment,
   type PaymentFailedEvent,
   type PaymentRecord,
   type PaymentRefundedEvent,
+  type PaymentStatus,
   type PaymentSucceededEvent,
-} from "../lib/events";
+} from "../contracts/payments";
 import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
 import {
   OUTBOX_INDEX,
@@ -52,25 +61,12 @@ import {
 import { createTestProvider, type ChargeResult, type PaymentProvider } from "./payments/provider";
 import { unbackedCancel, unbackedCharge } from "./payments/order-check";
 
-export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunding" | "refunded";
-
 /** The event each final status announces. */
 const EVENT_OF_STATUS: Partial<Record<PaymentStatus, string>> = {
   succeeded: PAYMENT_SUCCEEDED,
   failed: PAYMENT_FAILED,
   refunded: PAYMENT_REFUNDED,
 };
-
-export interface Payment {
-  id: string;
-  orderId: string;
-  userId: string;
-  amount: number;
-  currency: string;
-  status: PaymentStatus;
-  failureReason?: string;
-  createdAt: string;
-}
 
 interface PaymentDoc extends Doc, OutboxFields {
   orderId: string;
@@ -136,14 +132,8 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
   actions: {
     list: {
       auth: "user",
-      params: {
-        $$strict: "remove",
-        ...pagingParams,
-        orderId: { type: "string", min: 1, max: 64, optional: true },
-      },
-      async handler(
-        ctx: Context<{ page: number; pageSize: number; orderId?: string }, GatewayMeta>,
-      ): Promise<Page<Payment>> {
+      params: listParams.rule,
+      async handler(ctx: Context<ListParams, GatewayMeta>): Promise<Page<Payment>> {
         const { page, pageSize, orderId } = ctx.params;
         const query: Query = { userId: ctx.meta.user!.id };
         if (orderId) query.orderId = orderId;
@@ -153,10 +143,10 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       },
     },
 
-    /** For orders, which acts only on payments this service recorded (lib/events.ts). */
+    /** For orders, which acts only on payments this service recorded (contracts/orders.ts, "The owners' records"). */
     lookup: {
       visibility: "public",
-      params: lookupParams,
+      params: lookupParams.rule,
       async handler(ctx: Context<{ orderId: string }>): Promise<PaymentRecord | null> {
         const doc = await this.byOrder(ctx.params.orderId);
         if (!doc) return null;
@@ -168,7 +158,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
 
   events: {
     [ORDER_CREATED]: {
-      params: orderCreatedSchema,
+      params: orderCreated.params.rule,
       async handler(ctx: Context<OrderCreatedEvent>) {
         const e = ctx.params;
         if (!(await this.orderBacks(ctx, unbackedCharge))) return;
@@ -205,7 +195,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
     },
 
     [ORDER_CANCELLED]: {
-      params: orderCancelledSchema,
+      params: orderCancelled.params.rule,
       async handler(ctx: Context<OrderCancelledEvent>) {
         const e = ctx.params;
         if (!(await this.orderBacks(ctx, unbackedCancel))) return;
@@ -428,7 +418,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         case PAYMENT_SUCCEEDED: {
           const payload: PaymentSucceededEvent = {
             ...base,
-            eventId: `${PAYMENT_SUCCEEDED}:${doc._id}`,
+            eventId: paymentSucceeded.eventId(doc._id),
             amount: doc.amount,
             currency: doc.currency,
           };
@@ -437,7 +427,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         case PAYMENT_FAILED: {
           const payload: PaymentFailedEvent = {
             ...base,
-            eventId: `${PAYMENT_FAILED}:${doc._id}`,
+            eventId: paymentFailed.eventId(doc._id),
             reason: doc.failureReason ?? "failed",
           };
           return emitter.emit(PAYMENT_FAILED, payload);
@@ -445,7 +435,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         case PAYMENT_REFUNDED: {
           const payload: PaymentRefundedEvent = {
             ...base,
-            eventId: `${PAYMENT_REFUNDED}:${doc._id}`,
+            eventId: paymentRefunded.eventId(doc._id),
             amount: doc.amount,
             currency: doc.currency,
           };

@@ -16,7 +16,23 @@ import {
   type Query,
 } from "../mixins/db.mixin";
 import { ConflictError, NotFoundError, ValidationError } from "../lib/errors";
-import { escapeRegExp, pagingParams, type Page } from "../lib/paging";
+import { escapeRegExp } from "../lib/paging";
+import type { Page } from "../contracts/common";
+import {
+  createParams,
+  idParams,
+  listParams,
+  releaseParams,
+  reserveParams,
+  type CreateParams,
+  type ListParams,
+  type PricedLine,
+  type Product,
+  type ReleaseParams,
+  type ReserveParams,
+  type UpdateParams,
+  updateParams,
+} from "../contracts/products";
 import type { GatewayMeta } from "../lib/auth";
 import { demoCatalog } from "./products/catalog";
 import {
@@ -24,47 +40,8 @@ import {
   RESERVATIONS_COLLECTION,
   RESERVATION_INDEXES,
   Reservations,
-  type PricedLine,
-  type ReleaseParams,
-  type ReserveParams,
 } from "./products/reservations";
 
-export interface Product {
-  id: string;
-  sku: string;
-  name: string;
-  description: string;
-  price: number;
-  currency: string;
-  stock: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface ListParams {
-  page: number;
-  pageSize: number;
-  q?: string;
-  minPrice?: number;
-  maxPrice?: number;
-  sort?: string;
-}
-
-type CreateParams = Pick<Product, "sku" | "name" | "price" | "stock"> &
-  Partial<Pick<Product, "description" | "currency">>;
-type UpdateParams = { id: string } & Partial<
-  Pick<Product, "name" | "description" | "price" | "stock">
->;
-
-const SORTS = ["price", "-price", "name", "-name", "createdAt", "-createdAt"] as const;
-const money = { type: "number", integer: true, min: 0, max: 1_000_000_000, convert: true } as const;
-const stockQty = {
-  type: "number",
-  integer: true,
-  min: 0,
-  max: 1_000_000_000,
-  convert: true,
-} as const;
 const idParam = { type: "string", min: 1, max: 64 } as const;
 /** How long a product's recommendations are cached (they change with every confirmed order). */
 const RECOMMENDATIONS_TTL_S = 60;
@@ -73,8 +50,6 @@ interface RecommendationParams {
   productId: string;
   limit: number;
 }
-// Order ids become field names of the markers (`taking.<orderId>`): no dots, no `$`.
-const orderIdParam = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ } as const;
 
 interface ProductsMethods extends DbMethods {
   publicProduct(doc: Doc): Product;
@@ -98,22 +73,7 @@ export default defineService<ServiceSettingSchema, ProductsMethods, ProductsVars
   actions: {
     list: {
       cache: { keys: ["page", "pageSize", "q", "minPrice", "maxPrice", "sort"] },
-      params: {
-        $$strict: "remove",
-        ...pagingParams,
-        q: { type: "string", max: 100, trim: true, optional: true },
-        minPrice: { ...money, optional: true },
-        maxPrice: { ...money, optional: true },
-        // fastest-validator's own enumValue message puts the allowed list where the value goes.
-        sort: {
-          type: "enum",
-          values: [...SORTS],
-          optional: true,
-          messages: {
-            enumValue: `The 'sort' field value '{actual}' is not one of: ${SORTS.join(", ")}.`,
-          },
-        },
-      },
+      params: listParams.rule,
       async handler(ctx: Context<ListParams>): Promise<Page<Product>> {
         const { page, pageSize, q, minPrice, maxPrice, sort } = ctx.params;
         if (minPrice !== undefined && maxPrice !== undefined && minPrice > maxPrice) {
@@ -139,7 +99,7 @@ export default defineService<ServiceSettingSchema, ProductsMethods, ProductsVars
 
     get: {
       cache: { keys: ["id"] },
-      params: { id: idParam },
+      params: idParams.rule,
       async handler(ctx: Context<{ id: string }>): Promise<Product> {
         const doc = await this.store.findById(ctx.params.id);
         if (!doc) throw new NotFoundError("Product");
@@ -177,17 +137,7 @@ export default defineService<ServiceSettingSchema, ProductsMethods, ProductsVars
 
     create: {
       auth: "admin",
-      params: {
-        $$strict: "remove",
-        // Patterns as strings, not RegExps: they survive the transporter's JSON into remote
-        // gateways' registries, where the OpenAPI document reads them.
-        sku: { type: "string", min: 1, max: 64, trim: true, pattern: "^[A-Za-z0-9._-]+$" },
-        name: { type: "text", min: 1, max: 200, trim: true },
-        description: { type: "text", max: 2000, optional: true, default: "" },
-        price: money,
-        currency: { type: "string", pattern: "^[A-Z]{3}$", optional: true, default: "USD" },
-        stock: stockQty,
-      },
+      params: createParams.rule,
       async handler(ctx: Context<CreateParams, GatewayMeta>): Promise<Product> {
         const now = new Date().toISOString();
         const doc = {
@@ -218,14 +168,7 @@ export default defineService<ServiceSettingSchema, ProductsMethods, ProductsVars
 
     update: {
       auth: "admin",
-      params: {
-        $$strict: "remove",
-        id: idParam,
-        name: { type: "text", min: 1, max: 200, trim: true, optional: true },
-        description: { type: "text", max: 2000, optional: true },
-        price: { ...money, optional: true },
-        stock: { ...stockQty, optional: true },
-      },
+      params: updateParams.rule,
       async handler(ctx: Context<UpdateParams>): Promise<Product> {
         const { id, ...changes } = ctx.params;
         const set: Record<string, unknown> = {};
@@ -253,7 +196,7 @@ export default defineService<ServiceSettingSchema, ProductsMethods, ProductsVars
 
     remove: {
       auth: "admin",
-      params: { id: idParam },
+      params: idParams.rule,
       async handler(ctx: Context<{ id: string }, GatewayMeta>): Promise<null> {
         const removed = await this.store.removeById(ctx.params.id);
         if (!removed) throw new NotFoundError("Product");
@@ -270,19 +213,7 @@ export default defineService<ServiceSettingSchema, ProductsMethods, ProductsVars
      */
     reserve: {
       visibility: "public",
-      params: {
-        orderId: orderIdParam,
-        items: {
-          type: "array",
-          min: 1,
-          max: 50,
-          items: {
-            type: "object",
-            strict: "remove",
-            props: { productId: idParam, quantity: { type: "number", integer: true, min: 1 } },
-          },
-        },
-      },
+      params: reserveParams.rule,
       async handler(ctx: Context<ReserveParams>): Promise<PricedLine[]> {
         const { orderId, items } = ctx.params;
         const productIds = items.map((i) => i.productId);
@@ -313,10 +244,7 @@ export default defineService<ServiceSettingSchema, ProductsMethods, ProductsVars
     /** Gives back the stock an order holds, exactly once however often it is called. */
     release: {
       visibility: "public",
-      params: {
-        orderId: orderIdParam,
-        productIds: { type: "array", items: idParam, max: 50, optional: true },
-      },
+      params: releaseParams.rule,
       async handler(ctx: Context<ReleaseParams>): Promise<{ released: number }> {
         const released = await this.reservations.release(ctx.params.orderId);
         if (released > 0) await this.clearCache();

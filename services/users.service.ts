@@ -17,19 +17,20 @@ import { emailKey, normalizeEmail } from "../lib/text";
 import { decoyHash, hashPassword, verifyPassword } from "./users/passwords";
 import { signToken, signingKey, verifyToken, type TokenSettings } from "./users/tokens";
 import {
-  USER_REGISTERED,
-  USER_TOKENS_REVOKED,
+  loginParams,
+  registerParams,
+  resolveTokenParams,
+  updateMeParams,
+  userRegistered,
+  userTokensRevoked,
+  type AuthResult,
+  type LoginParams,
+  type RegisterParams,
+  type UpdateMeParams,
+  type User,
   type UserRegisteredEvent,
   type UserTokensRevokedEvent,
-} from "../lib/events";
-
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  roles: Role[];
-  createdAt: string;
-}
+} from "../contracts/users";
 
 export interface UserContact {
   email: string;
@@ -60,10 +61,6 @@ interface UsersMethods extends DbMethods {
   ensureAdmin(): Promise<void>;
 }
 
-const email = { type: "emailAddress" } as const;
-const password = { type: "text", min: 8, max: 128 } as const;
-const name = { type: "text", min: 1, max: 100, trim: true } as const;
-
 /** The version new tokens of `doc` carry. */
 function tokenVersion(doc: Doc): number {
   return (doc as UserDoc).tokenVersion ?? 0;
@@ -75,10 +72,8 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
 
   actions: {
     register: {
-      params: { $$strict: "remove", email, password, name },
-      async handler(
-        ctx: Context<{ email: string; password: string; name: string }, GatewayMeta>,
-      ): Promise<{ user: User; token: string }> {
+      params: registerParams.rule,
+      async handler(ctx: Context<RegisterParams, GatewayMeta>): Promise<AuthResult> {
         const cfg = config();
         const now = new Date().toISOString();
         let doc: Doc;
@@ -99,13 +94,12 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
           throw err;
         }
         const result = await this.issue(doc);
-        const event: UserRegisteredEvent = {
-          eventId: `user.registered:${doc._id}`,
+        const event: UserRegisteredEvent = userRegistered.build(doc._id, {
           userId: doc._id,
           email: result.user.email,
           name: result.user.name,
-        };
-        await ctx.emit(USER_REGISTERED, event);
+        });
+        await ctx.emit(userRegistered.name, event);
         ctx.meta.$statusCode = 201;
         ctx.meta.$location = "/api/users/me";
         return result;
@@ -113,14 +107,8 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
     },
 
     login: {
-      params: {
-        $$strict: "remove",
-        email,
-        password: { type: "text", max: 128 },
-      },
-      async handler(
-        ctx: Context<{ email: string; password: string }>,
-      ): Promise<{ user: User; token: string }> {
+      params: loginParams.rule,
+      async handler(ctx: Context<LoginParams>): Promise<AuthResult> {
         const doc = (await this.store.findOne({
           emailLower: emailKey(ctx.params.email),
         })) as UserDoc | null;
@@ -150,15 +138,8 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
 
     updateMe: {
       auth: "user",
-      params: {
-        $$strict: "remove",
-        name: { ...name, optional: true },
-        password: { ...password, optional: true },
-        currentPassword: { type: "text", max: 128, optional: true },
-      },
-      async handler(
-        ctx: Context<{ name?: string; password?: string; currentPassword?: string }, GatewayMeta>,
-      ): Promise<User> {
+      params: updateMeParams.rule,
+      async handler(ctx: Context<UpdateMeParams, GatewayMeta>): Promise<User> {
         const { name: newName, password: newPassword, currentPassword } = ctx.params;
         if (newName === undefined && newPassword === undefined) {
           throw new ValidationError("Nothing to update", [
@@ -200,7 +181,7 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
      */
     resolveToken: {
       visibility: "public",
-      params: { token: { type: "string", max: 4096 } },
+      params: resolveTokenParams.rule,
       async handler(ctx: Context<{ token: string }>): Promise<MetaUser | null> {
         const claims = await verifyToken(ctx.params.token, this.tokens);
         if (!claims) return null;
@@ -246,10 +227,10 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
     async revokeTokens(userId: string) {
       await this.clearCache();
       const event: UserTokensRevokedEvent = {
-        eventId: `user.tokensRevoked:${userId}:${Date.now()}`,
+        eventId: userTokensRevoked.eventId(userId, String(Date.now())),
         userId,
       };
-      await this.broker.broadcast(USER_TOKENS_REVOKED, event);
+      await this.broker.broadcast(userTokensRevoked.name, event);
     },
 
     /** ADMIN_EMAIL/ADMIN_PASSWORD: the admin exists after start; an existing password is kept. */

@@ -37,7 +37,7 @@ export function landingPage(hostHeader: string | undefined, metricsPort: number 
 <h1>commerce-mesh</h1>
 <p>An online shop of Moleculer services behind this gateway. Everything is under <code>/api</code>.</p>
 <ul>
-<li><a href="/api/openapi.json">API reference</a> (OpenAPI 3, generated from the running services)</li>
+<li><a href="/api/docs">API reference</a> (<a href="/api/openapi.json">OpenAPI 3 document</a>, generated from contracts/)</li>
 <li><a href="/api/products">Catalog</a> (<code>GET /api/products</code>)</li>
 <li><a href="/health/ready">Readiness</a>: 200, or 503 naming what is missing</li>
 <li><a href="/health/live">Liveness</a></li>

@@ -1,8 +1,8 @@
 /** What each notification says. Plain functions of the event, no Moleculer. */
-import type { CancelReason } from "../../lib/events";
+import type { CancelReason } from "../../contracts/orders";
+import type { NotificationType } from "../../contracts/notifications";
 
-export type NotificationType =
-  "welcome" | "order_confirmed" | "order_cancelled" | "payment_refunded";
+export type { NotificationType };
 
 export interface Message {
   subject: string;

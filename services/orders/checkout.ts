@@ -1,10 +1,8 @@
 /** Checkout's request body and its fingerprint for Idempotency-Key replays. No Moleculer. */
 import { createHash } from "node:crypto";
+import type { CreateParams } from "../../contracts/orders";
 
-export interface CheckoutBody {
-  items: Array<{ productId: string; quantity: number }>;
-  paymentToken: string;
-}
+export type CheckoutBody = Pick<CreateParams, "items" | "paymentToken">;
 
 /**
  * The body's fingerprint: the same lines in any order with the same token hash alike, so a

@@ -7,11 +7,14 @@ import {
   ORDER_CANCELLED,
   ORDER_CONFIRMED,
   ORDER_CREATED,
+  orderCancelled,
+  orderConfirmed,
+  orderCreated,
   type CancelReason,
   type OrderCancelledEvent,
   type OrderConfirmedEvent,
   type OrderCreatedEvent,
-} from "../../lib/events";
+} from "../../contracts/orders";
 import type { Effect } from "./state-machine";
 
 /** The order fields the payloads read. */
@@ -36,12 +39,12 @@ export const EVENT_OF_EFFECT: Partial<Record<Effect, string>> = {
 
 /** The payload of `event` for this order; `null` for a name orders does not emit. */
 export function orderEvent(event: string, doc: OrderFacts): OrderEvent | null {
-  const eventId = `${event}:${doc._id}`;
-  const base = { eventId, orderId: doc._id, userId: doc.userId };
+  const base = { orderId: doc._id, userId: doc.userId };
   switch (event) {
     case ORDER_CREATED:
       return {
         ...base,
+        eventId: orderCreated.eventId(doc._id),
         amount: doc.total,
         currency: doc.currency,
         paymentToken: doc.paymentToken,
@@ -49,6 +52,7 @@ export function orderEvent(event: string, doc: OrderFacts): OrderEvent | null {
     case ORDER_CONFIRMED:
       return {
         ...base,
+        eventId: orderConfirmed.eventId(doc._id),
         total: doc.total,
         currency: doc.currency,
         productIds: doc.items.map((i) => i.productId),
@@ -56,6 +60,7 @@ export function orderEvent(event: string, doc: OrderFacts): OrderEvent | null {
     case ORDER_CANCELLED:
       return {
         ...base,
+        eventId: orderCancelled.eventId(doc._id),
         reason: doc.cancelReason ?? "cancelled_by_customer",
         amount: doc.total,
         currency: doc.currency,

@@ -1,10 +1,10 @@
 /**
- * Whether the payments service's record backs a payment event (lib/events.ts, "The owners'
- * records"). Orders confirms, cancels or settles an order only on a payment that payments
+ * Whether the payments service's record backs a payment event (contracts/orders.ts, "The
+ * owners' records"). Orders confirms, cancels or settles an order only on a payment that payments
  * recorded for that order, with the order's amount: a `payment.succeeded` forged by any other
  * node on the mesh confirms nothing. No Moleculer.
  */
-import type { PaymentRecord } from "../../lib/events";
+import type { PaymentRecord } from "../../contracts/payments";
 
 export type PaymentOutcome = "succeeded" | "failed" | "refunded";
 

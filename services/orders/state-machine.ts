@@ -17,7 +17,7 @@
  * answered with the payment's final state (`failed` or `refunded`): a charge that was under
  * way when the order was cancelled must be refunded, never kept.
  */
-import type { CancelReason } from "../../lib/events";
+import type { CancelReason } from "../../contracts/orders";
 
 /**
  * `reserving` and `abandoned` are internal: an order stored before its stock is taken, and one

@@ -1,11 +1,11 @@
 /**
- * Whether the orders service's record backs an order event (lib/events.ts, "The owners'
+ * Whether the orders service's record backs an order event (contracts/orders.ts, "The owners'
  * records"). Payments charges only an order that orders holds as pending with the event's
  * amount, customer and card token, and refunds or voids only an order that orders cancelled: an
  * `order.created` or `order.cancelled` forged by any other node on the mesh moves no money.
  * No Moleculer.
  */
-import type { OrderCreatedEvent, OrderCancelledEvent, OrderRecord } from "../../lib/events";
+import type { OrderCreatedEvent, OrderCancelledEvent, OrderRecord } from "../../contracts/orders";
 
 /** Why the order does not match the event's customer and amount; `null` when it does. */
 function mismatch(

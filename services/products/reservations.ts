@@ -21,32 +21,7 @@ import {
 } from "../../lib/errors";
 import type { Doc, IndexSpec, Store } from "../../mixins/db.mixin";
 
-export interface ReserveLine {
-  productId: string;
-  quantity: number;
-}
-
-export interface ReserveParams {
-  orderId: string;
-  items: ReserveLine[];
-}
-
-export interface ReleaseParams {
-  orderId: string;
-  /** Accepted for callers; the order's lines are read from its reservation. */
-  productIds?: string[];
-}
-
-/** A reserved line priced from the catalog at reservation time. */
-export interface PricedLine {
-  productId: string;
-  sku: string;
-  name: string;
-  unitPrice: number;
-  quantity: number;
-  lineTotal: number;
-  currency: string;
-}
+import type { ReserveLine } from "../../contracts/products";
 
 /**
  * `reserving`: lines may be partly taken (each taken line carries its `taking` marker);

@@ -1,11 +1,8 @@
-/** The contract's error body (API.md, "Errors") as the security suites check it. */
-export interface ErrorBody {
-  name: string;
-  message: string;
-  code: number;
-  type: string;
-  data?: Array<{ field: string; message: string; type: string }>;
-}
+/** The contract's error body (contracts/common.ts) as the security suites check it. */
+import type { ErrorBody as AnyErrorBody, FieldError } from "../../contracts/common";
+
+/** The suites check validation errors: their `data` is the list of failed fields. */
+export type ErrorBody = Omit<AnyErrorBody, "data"> & { data?: FieldError[] };
 
 /** Only the contract's keys: no stack, no driver message, no node id. */
 export function expectContractError(body: unknown, code: number, type: string): void {

@@ -1,58 +1,14 @@
-/** Shapes of the contract's resources (API.md) and small shop steps shared by the e2e suites. */
+/** The contract's resources (contracts/) and small shop steps shared by the e2e suites. */
 import type { Client } from "./http";
 import { waitFor } from "./wait";
 
-export interface Product {
-  id: string;
-  sku: string;
-  price: number;
-  stock: number;
-}
+import type { Order } from "../../contracts/orders";
+import type { Product } from "../../contracts/products";
 
-export interface Order {
-  id: string;
-  userId: string;
-  status: "pending" | "confirmed" | "cancelled";
-  items: Array<{
-    productId: string;
-    sku: string;
-    name: string;
-    unitPrice: number;
-    quantity: number;
-    lineTotal: number;
-  }>;
-  total: number;
-  currency: string;
-  payment: { status: string; id?: string };
-  cancelReason?: string;
-  history: Array<{ status: string; at: string; reason?: string }>;
-  createdAt: string;
-}
-
-export interface Payment {
-  id: string;
-  orderId: string;
-  userId: string;
-  amount: number;
-  currency: string;
-  status: string;
-  failureReason?: string;
-}
-
-export interface Notification {
-  id: string;
-  userId: string;
-  type: string;
-  subject: string;
-  body: string;
-  readAt: string | null;
-}
-
-export interface ErrorBody {
-  code: number;
-  type: string;
-  data?: unknown;
-}
+export type { ErrorBody } from "./contract-errors";
+export type { Notification } from "../../contracts/notifications";
+export type { Payment } from "../../contracts/payments";
+export type { Order, Product };
 
 let skuSeq = 0;
 

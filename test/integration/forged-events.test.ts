@@ -1,6 +1,6 @@
 /**
  * Any node on the mesh can emit any event, so the consumers of state-changing events check them
- * against the owner's records (lib/events.ts, "The owners' records"; docs/DEPLOY.md, "Trust
+ * against the owner's records (contracts/orders.ts, "The owners' records"; docs/DEPLOY.md, "Trust
  * boundary"). Here the forger is the system's own broker: its local handlers run before `emit`
  * resolves, so the order and the payment are read after the forged event was handled.
  */

@@ -7,6 +7,9 @@ import { startSystem, type TestSystem } from "../helpers/system";
 import { client } from "../helpers/http";
 import { validateOpenApi } from "../helpers/openapi-validate";
 import { createProduct } from "../helpers/shop";
+import { buildOpenApi } from "../../contracts/openapi";
+import type { Product } from "../../contracts/products";
+import type { User } from "../../contracts/users";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 
@@ -103,6 +106,10 @@ describe("the gateway", () => {
       expect(await validateOpenApi(doc)).toBe("valid");
     });
 
+    it("is the contracts' document, with this gateway as its server (the one tests check answers against)", () => {
+      expect(doc).toEqual(buildOpenApi({ version: "1.0.0", serverUrl: sys.baseUrl }));
+    });
+
     it("documents every route API.md lists under /api, and nothing else", () => {
       // API.md's routes, written out: not derived from the aliases the document is built from.
       const contract = [
@@ -125,21 +132,21 @@ describe("the gateway", () => {
         "post /api/notifications/{id}/read",
       ];
       const actual = Object.entries(doc.paths)
-        .filter(([p]) => p.startsWith("/api/") && p !== "/api/openapi.json")
+        .filter(([p]) => p.startsWith("/api/") && !["/api/openapi.json", "/api/docs"].includes(p))
         .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
       expect(actual.sort()).toEqual(contract.sort());
-      for (const path of ["/health/live", "/health/ready", "/api/openapi.json"]) {
+      for (const path of ["/health/live", "/health/ready", "/api/openapi.json", "/api/docs"]) {
         expect([path, doc.paths[path]?.get]).toEqual([path, expect.any(Object)]);
       }
     });
 
-    it("takes the body and query schemas from the actions' validators", () => {
+    it("takes the body and query schemas from the contracts the actions validate with", () => {
       const register = doc.paths["/api/auth/register"].post;
       const body = register.requestBody!.content["application/json"].schema;
       expect(body.required?.sort()).toEqual(["email", "name", "password"]);
       expect(body.properties!.email).toMatchObject({ type: "string", format: "email" });
       expect(body.properties!.password).toMatchObject({ minLength: 8, maxLength: 128 });
-      expect(register.security).toBeUndefined();
+      expect(register.security).toEqual([]);
 
       const create = doc.paths["/api/products"].post;
       const product = create.requestBody!.content["application/json"].schema;
@@ -149,7 +156,7 @@ describe("the gateway", () => {
       expect(create.security).toEqual([{ bearerAuth: [] }]);
       expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(["401", "403", "422"]));
       expect(create.responses["403"].content!["application/json"].schema.$ref).toBe(
-        "#/components/schemas/Error",
+        "#/components/schemas/ErrorBody",
       );
 
       const list = doc.paths["/api/products"].get;
@@ -230,7 +237,13 @@ describe("readiness", () => {
         schema.actions![slowAction.slice(name.length + 1)] = async () => {
           entered();
           await gate;
-          return { id: "slow" };
+          // A contract-shaped answer: the test client checks every answer against the OpenAPI.
+          const at = new Date().toISOString();
+          const product: Product = {
+            ...{ id: "slow", sku: "SLOW-1", name: "Slow", description: "", price: 1 },
+            ...{ currency: "USD", stock: 1, createdAt: at, updatedAt: at },
+          };
+          return product;
         };
       }
       broker.createService(schema);
@@ -285,7 +298,13 @@ describe("fail closed", () => {
       actions: {
         resolveToken: (ctx: Context<{ token: string }>) =>
           ctx.params.token === "known" ? { id: "u1", roles: ["customer"] } : null,
-        me: { auth: "user", handler: (ctx: Context<unknown, GatewayMeta>) => ctx.meta.user },
+        me: {
+          auth: "user",
+          handler: (ctx: Context<unknown, GatewayMeta>): User => ({
+            ...ctx.meta.user!,
+            ...{ email: "u1@example.com", name: "U", createdAt: new Date().toISOString() },
+          }),
+        },
       },
     });
     await broker.start();

@@ -22,7 +22,7 @@ describe("the landing page", () => {
     );
     const hrefs = [...res.body.matchAll(/href="([^"]+)"/g)].map((m) => m[1]);
     expect(hrefs).toEqual(
-      expect.arrayContaining(["/api/openapi.json", "/health/ready", "/health/live"]),
+      expect.arrayContaining(["/api/docs", "/api/openapi.json", "/health/ready", "/health/live"]),
     );
     for (const href of hrefs.filter((h) => h.startsWith("/"))) {
       expect((await sys.http.get(href)).status).not.toBe(404);

@@ -1,4 +1,4 @@
-import type { Product } from "../../services/products.service";
+import type { Product } from "../../contracts/products";
 import { startSystem, type TestSystem } from "../helpers/system";
 
 describe("products through the gateway", () => {

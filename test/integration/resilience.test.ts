@@ -104,7 +104,13 @@ describe("the bulkhead", () => {
       maxRunning = Math.max(maxRunning, ++running);
       await gate;
       running--;
-      return { id: ctx.params.id };
+      // A contract-shaped answer: the test client checks every answer against the OpenAPI.
+      const at = new Date().toISOString();
+      const product: Product = {
+        ...{ id: ctx.params.id, sku: "HELD-1", name: "Held", description: "", price: 1 },
+        ...{ currency: "USD", stock: 1, createdAt: at, updatedAt: at },
+      };
+      return product;
     };
     sys = await startTuned([api, ...standIns], {
       tune: (o) => ({ ...o, transporter: null, logger: false }),

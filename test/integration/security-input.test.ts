@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import type { ActionSchema } from "moleculer";
 import { config } from "../../lib/config";
-import { MAX_PAGE } from "../../lib/paging";
+import { MAX_PAGE } from "../../contracts/common";
 import { API_ALIASES } from "../../services/api.service";
 import { SERVICE_SCHEMAS } from "../../services";
 import { jsonBody, MAX_BODY_DEPTH } from "../../services/api/request-shape";

@@ -4,7 +4,7 @@
  * broadcasts `cache.clean.products`; the other node drops its cached entry and its next reads
  * show the write.
  */
-import type { Product } from "../../services/products.service";
+import type { Product } from "../../contracts/products";
 import { openProbe, type DbProbe } from "../helpers/db-probe";
 import { startSystem, type TestSystem } from "../helpers/system";
 import { waitFor } from "../helpers/wait";

@@ -10,7 +10,7 @@ import { createProduct, waitForOrder, type Order, type Product } from "../helper
 import { startPostgres, type Postgres } from "../helpers/postgres";
 import { metricValue, startRecommendations } from "../helpers/recommendations";
 import { waitFor } from "../helpers/wait";
-import { ORDER_CONFIRMED, type OrderConfirmedEvent } from "../../lib/events";
+import { ORDER_CONFIRMED, orderConfirmed, type OrderConfirmedEvent } from "../../contracts/orders";
 
 interface Recommended {
   id: string;
@@ -87,7 +87,7 @@ describe("recommendations, a Python service with its own PostgreSQL", () => {
     const before = await pairCounts();
     const order = placed[2]; // a with c: three more counts would put c above b for a
     const event: OrderConfirmedEvent = {
-      eventId: `${ORDER_CONFIRMED}:${order.id}`,
+      eventId: orderConfirmed.eventId(order.id),
       orderId: order.id,
       userId: order.userId,
       total: order.total,

@@ -4,7 +4,8 @@
  */
 import { unbackedPayment } from "../../services/orders/payment-check";
 import { unbackedCancel, unbackedCharge } from "../../services/payments/order-check";
-import type { OrderRecord, PaymentRecord } from "../../lib/events";
+import type { OrderRecord } from "../../contracts/orders";
+import type { PaymentRecord } from "../../contracts/payments";
 
 const order = { total: 1400, currency: "USD" };
 const paid: PaymentRecord = {

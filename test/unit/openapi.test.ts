@@ -1,100 +1,188 @@
-import { buildOpenApi, openApiPath, toJsonSchema } from "../../services/api/openapi";
+/**
+ * The OpenAPI document built from the contracts (contracts/openapi.ts): the routes the gateway
+ * serves, an explicit answer with a schema for every success and every error a route can give,
+ * and a document that validates and lints clean.
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { buildOpenApi, openApiPath } from "../../contracts/openapi";
+import { API_ALIASES, publicAliases } from "../../services/api.service";
+import { OPERATIONS } from "../../contracts/rest";
+import { validateOpenApi } from "../helpers/openapi-validate";
 
-describe("fastest-validator rules as OpenAPI schemas", () => {
-  it("maps strings with length, pattern and enum", () => {
-    expect(toJsonSchema({ type: "string", min: 2, max: 5, pattern: /^[a-z]+$/ })).toEqual({
-      schema: { type: "string", minLength: 2, maxLength: 5, pattern: "^[a-z]+$" },
-      optional: false,
+type Json = Record<string, unknown>;
+interface OperationObject {
+  operationId: string;
+  summary: string;
+  description: string;
+  security?: unknown[];
+  parameters?: Array<{ name: string; in: string; required: boolean; schema: Json }>;
+  requestBody?: { content: Record<string, { schema: Json }> };
+  responses: Record<string, { content?: Record<string, { schema: Json }>; headers?: Json }>;
+}
+
+const doc = buildOpenApi({ version: "1.0.0", serverUrl: "http://localhost:3000" }) as {
+  paths: Record<string, Record<string, OperationObject>>;
+  components: { schemas: Record<string, Json> };
+  servers: unknown[];
+};
+
+function operations(): Array<[string, OperationObject]> {
+  return Object.entries(doc.paths).flatMap(([p, methods]) =>
+    Object.entries(methods).map(
+      ([m, op]) => [`${m.toUpperCase()} ${p}`, op] as [string, OperationObject],
+    ),
+  );
+}
+
+/** The REST contract's routes, written out: a route added or dropped anywhere shows up here. */
+const ROUTES = [
+  "POST /api/auth/register",
+  "POST /api/auth/login",
+  "GET /api/users/me",
+  "PATCH /api/users/me",
+  "GET /api/products",
+  "GET /api/products/{id}",
+  "POST /api/products",
+  "PATCH /api/products/{id}",
+  "DELETE /api/products/{id}",
+  "POST /api/orders",
+  "GET /api/orders",
+  "GET /api/orders/{id}",
+  "POST /api/orders/{id}/cancel",
+  "GET /api/payments",
+  "GET /api/notifications",
+  "POST /api/notifications/{id}/read",
+];
+
+describe("the OpenAPI document", () => {
+  it("documents exactly the gateway's aliases, and its own paths", () => {
+    const aliased = Object.keys(publicAliases()).map((alias) => {
+      const [method, p] = alias.split(" ");
+      return `${method} ${openApiPath(p).path}`;
     });
-    expect(toJsonSchema({ type: "string", enum: ["a", "b"], optional: true })).toEqual({
-      schema: { type: "string", enum: ["a", "b"] },
-      optional: true,
-    });
+    expect(aliased.sort()).toEqual([...ROUTES].sort());
+    expect(
+      operations()
+        .map(([route]) => route)
+        .sort(),
+    ).toEqual(
+      [
+        ...ROUTES,
+        "GET /health/live",
+        "GET /health/ready",
+        "GET /api/openapi.json",
+        "GET /api/docs",
+      ].sort(),
+    );
   });
 
-  it("maps the text and emailAddress rules (lengths in characters, as JSON Schema counts them)", () => {
-    expect(toJsonSchema({ type: "text", min: 1, max: 100, trim: true })).toEqual({
-      schema: { type: "string", minLength: 1, maxLength: 100 },
-      optional: false,
-    });
-    expect(toJsonSchema({ type: "emailAddress" }).schema).toEqual({
-      type: "string",
-      format: "email",
-      maxLength: 254,
-    });
+  it("declares each route with the action the gateway's alias calls", () => {
+    expect(Object.fromEntries(OPERATIONS.map((op) => [op.route, op.action]))).toEqual(API_ALIASES);
   });
 
-  it("maps numbers, integers, emails, enums and defaults", () => {
-    expect(toJsonSchema({ type: "number", integer: true, min: 1, max: 100, default: 20 })).toEqual({
-      schema: { type: "integer", minimum: 1, maximum: 100, default: 20 },
-      optional: true,
-    });
-    expect(toJsonSchema({ type: "number", positive: true }).schema).toEqual({
-      type: "number",
-      minimum: 0,
-      exclusiveMinimum: true,
-    });
-    expect(toJsonSchema({ type: "email", max: 254 }).schema).toEqual({
-      type: "string",
-      format: "email",
-      maxLength: 254,
-    });
-    expect(toJsonSchema({ type: "enum", values: ["price", "-price"] }).schema).toEqual({
-      type: "string",
-      enum: ["price", "-price"],
-    });
+  it("gives each operation a unique camelCase id, a summary and a description", () => {
+    const ids = operations().map(([, op]) => op.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const [route, op] of operations()) {
+      expect([route, op.operationId]).toEqual([route, expect.stringMatching(/^[a-z][A-Za-z]+$/)]);
+      expect(op.summary.length).toBeGreaterThan(3);
+      expect(op.description.length).toBeGreaterThan(3);
+    }
   });
 
-  it("maps nested objects, arrays and shorthand rules", () => {
-    const items = toJsonSchema({
-      type: "array",
-      min: 1,
-      max: 50,
-      items: {
-        type: "object",
-        props: { productId: "string|min:1", quantity: { type: "number", integer: true } },
-      },
-    });
-    expect(items.schema).toEqual({
-      type: "array",
-      minItems: 1,
-      maxItems: 50,
-      items: {
-        type: "object",
-        properties: {
-          productId: { type: "string", minLength: 1 },
-          quantity: { type: "integer" },
-        },
-        required: ["productId", "quantity"],
-      },
-    });
-    expect(toJsonSchema("boolean|optional")).toEqual({
-      schema: { type: "boolean" },
-      optional: true,
-    });
+  it("answers every success with a status and a schema with properties; DELETE with a bare 204", () => {
+    for (const route of ROUTES) {
+      const [method, p] = route.split(" ");
+      const op = doc.paths[p][method.toLowerCase()];
+      const successes = Object.keys(op.responses).filter((s) => s.startsWith("2"));
+      expect([route, successes.length > 0]).toEqual([route, true]);
+      for (const status of successes) {
+        const content = op.responses[status].content;
+        if (status === "204") {
+          expect([route, content]).toEqual([route, undefined]);
+          continue;
+        }
+        const ref = String(content!["application/json"].schema.$ref);
+        const body = doc.components.schemas[ref.replace("#/components/schemas/", "")];
+        expect([route, Object.keys(body.properties as Json).length > 0]).toEqual([route, true]);
+      }
+    }
+    expect(Object.keys(doc.paths["/api/products/{id}"].delete.responses)).toContain("204");
   });
 
-  it("leaves out a pattern that arrived from a remote node as an empty object", () => {
-    expect(toJsonSchema({ type: "string", pattern: {} }).schema).toEqual({ type: "string" });
-  });
-
-  it("turns :params into {params}", () => {
-    expect(openApiPath("/api/orders/:id/cancel")).toEqual({
-      path: "/api/orders/{id}/cancel",
-      params: ["id"],
-    });
-  });
-
-  it("documents an alias whose service is not running yet, without params", () => {
-    const doc = buildOpenApi({
-      title: "t",
-      version: "1",
-      aliases: { "GET /api/things/:id": "things.get" },
-      actions: new Map(),
-      rateLimited: false,
-    }) as { paths: Record<string, Record<string, { parameters: unknown[] }>> };
-    expect(doc.paths["/api/things/{id}"].get.parameters).toEqual([
-      { name: "id", in: "path", required: true, schema: { type: "string" } },
+  it("lists the errors each route can answer, all with the one error body", () => {
+    const statuses = (route: string) => {
+      const [method, p] = route.split(" ");
+      return Object.keys(doc.paths[p][method.toLowerCase()].responses).filter((s) => s >= "4");
+    };
+    expect(statuses("POST /api/orders")).toEqual([
+      "400",
+      "401",
+      "403",
+      "404",
+      "409",
+      "413",
+      "415",
+      "422",
+      "429",
+      "503",
     ]);
+    expect(statuses("DELETE /api/products/{id}")).toEqual([
+      "400",
+      "401",
+      "403",
+      "404",
+      "422",
+      "429",
+      "503",
+    ]);
+    expect(statuses("GET /api/users/me")).toEqual(["400", "401", "403", "429", "503"]);
+    for (const [route, op] of operations()) {
+      if (route.includes("/health/")) continue;
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (status < "4") continue;
+        expect(response.content!["application/json"].schema).toEqual({
+          $ref: "#/components/schemas/ErrorBody",
+        });
+      }
+    }
+    const conflict = doc.paths["/api/orders"].post.responses["409"] as unknown as Json;
+    expect(String(conflict.description)).toMatch(/OUT_OF_STOCK.*IDEMPOTENCY_CONFLICT/);
+  });
+
+  it("marks public operations `security: []` and the others bearer-only", () => {
+    expect(doc.paths["/api/products"].get.security).toEqual([]);
+    expect(doc.paths["/api/auth/login"].post.security).toEqual([]);
+    expect(doc.paths["/api/orders"].post.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.paths["/api/products"].post.security).toEqual([{ bearerAuth: [] }]);
+  });
+
+  it("documents the Idempotency-Key header, the test card tokens and a server", () => {
+    const checkout = doc.paths["/api/orders"].post;
+    expect(checkout.parameters).toEqual([
+      expect.objectContaining({ name: "Idempotency-Key", in: "header", required: false }),
+    ]);
+    const token = (checkout.requestBody!.content["application/json"].schema.properties as Json)
+      .paymentToken as Json;
+    for (const t of ["tok_visa", "tok_chargeDeclined", "tok_slow"])
+      expect(String(token.description)).toContain(t);
+    expect(doc.servers).toEqual([{ url: "http://localhost:3000", description: "This gateway" }]);
+  });
+
+  it("is a valid OpenAPI 3.0 document", async () => {
+    await expect(validateOpenApi(doc)).resolves.toBe("valid");
+  });
+
+  it("passes `redocly lint` with no errors", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "openapi-")), "openapi.json");
+    fs.writeFileSync(file, JSON.stringify(doc));
+    const cli = path.resolve(__dirname, "../../node_modules/.bin/redocly");
+    const run = spawnSync(cli, ["lint", "--format=json", file], { encoding: "utf8" });
+    const report = JSON.parse(run.stdout) as { totals: { errors: number }; problems: unknown[] };
+    expect(report.totals.errors === 0 ? [] : report.problems).toEqual([]);
+    expect(run.status).toBe(0);
   });
 });
