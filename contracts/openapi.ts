@@ -17,6 +17,7 @@ const BODIES: Record<BodyName | "ErrorBody", JsonSchema> = {
   User: user.json,
   Product: product.json,
   ProductPage: pageOf(s.ref("Product", product)).json,
+  ProductList: s.array(s.ref("Product", product)).json,
   Order: order.json,
   OrderPage: pageOf(s.ref("Order", order)).json,
   Payment: payment.json,

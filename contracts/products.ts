@@ -48,6 +48,15 @@ export type ListParams = InferParams<typeof listParams>;
 
 export const idParams = params({ id: id("Product id") });
 
+/** `GET /products/:id/recommendations`: the products most often bought with this one. */
+export const recommendationsParams = params({
+  id: id("Product id"),
+  limit: s.optional(
+    s.int({ min: 1, max: 20, convert: true, description: "How many (default 5)", example: 5 }),
+  ),
+});
+export type RecommendationsParams = InferParams<typeof recommendationsParams>;
+
 export const createParams = params(
   {
     sku: s.string({

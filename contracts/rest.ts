@@ -22,6 +22,7 @@ export type BodyName =
   | "User"
   | "Product"
   | "ProductPage"
+  | "ProductList"
   | "Order"
   | "OrderPage"
   | "Payment"
@@ -133,6 +134,20 @@ export const OPERATIONS: Operation[] = [
     access: "public",
     params: products.idParams,
     success: [{ status: 200, description: "The product", body: "Product" }],
+  },
+  {
+    route: "GET /products/:id/recommendations",
+    action: "products.recommendations",
+    operationId: "listProductRecommendations",
+    tag: "products",
+    summary: "Products bought together with this one",
+    description:
+      "The products most often bought in the same order as this one, most frequent first " +
+      "(the Python recommendations service counts them). 503 while that service is not " +
+      "running; every other route is unaffected.",
+    access: "public",
+    params: products.recommendationsParams,
+    success: [{ status: 200, description: "The ranked products", body: "ProductList" }],
   },
   {
     route: "POST /products",

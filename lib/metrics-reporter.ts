@@ -46,7 +46,7 @@ export class PortFallbackReporter extends MetricReporters.Prometheus {
       this.resolveBound(null);
     });
     void this.bound.then((bound) => {
-      if (bound !== null && bound !== this.wantedPort) {
+      if (bound !== null && bound !== this.wantedPort && this.wantedPort !== 0) {
         this.logger.warn(
           `METRICS_PORT ${this.wantedPort} is taken: metrics of this node on port ${bound} instead (set METRICS_PORT to choose)`,
         );

@@ -22,11 +22,13 @@ import {
   createParams,
   idParams,
   listParams,
+  recommendationsParams,
   releaseParams,
   reserveParams,
   type CreateParams,
   type ListParams,
   type PricedLine,
+  type RecommendationsParams,
   type Product,
   type ReleaseParams,
   type ReserveParams,
@@ -42,7 +44,6 @@ import {
   Reservations,
 } from "./products/reservations";
 
-const idParam = { type: "string", min: 1, max: 64 } as const;
 /** How long a product's recommendations are cached (they change with every confirmed order). */
 const RECOMMENDATIONS_TTL_S = 60;
 /** recommendations.forProduct's params (services-py/recommendations/recommendations/service.py). */
@@ -115,11 +116,8 @@ export default defineService<ServiceSettingSchema, ProductsMethods, ProductsVars
      */
     recommendations: {
       cache: { keys: ["id", "limit"], ttl: RECOMMENDATIONS_TTL_S },
-      params: {
-        id: idParam,
-        limit: { type: "number", integer: true, min: 1, max: 20, optional: true, convert: true },
-      },
-      async handler(ctx: Context<{ id: string; limit?: number }>): Promise<Product[]> {
+      params: recommendationsParams.rule,
+      async handler(ctx: Context<RecommendationsParams>): Promise<Product[]> {
         if (!(await this.store.findById(ctx.params.id))) throw new NotFoundError("Product");
         const ids = await ctx.call<string[], RecommendationParams>("recommendations.forProduct", {
           productId: ctx.params.id,

@@ -10,6 +10,9 @@ const tag = randomBytes(4).toString("hex");
 process.env.NODE_ENV = "test";
 process.env.PORT ??= "0";
 process.env.METRICS ??= "false";
+// Every node the tests start gets a health port of its own (0: any free one), so parallel test
+// files never contend for HEALTH_PORT 3100; tests of the port itself set it.
+process.env.HEALTH_PORT ??= "0";
 process.env.LOGLEVEL ??= "warn";
 process.env.SEED_DEMO_DATA ??= "false";
 process.env.JWT_SECRET ??= "test-secret-that-is-at-least-32-characters-long";

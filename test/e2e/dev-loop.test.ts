@@ -10,7 +10,7 @@ import { freePort } from "../helpers/cluster";
 import { waitFor } from "../helpers/wait";
 
 const ROOT = path.resolve(__dirname, "../..");
-const SOURCES = ["lib", "mixins", "services", "middlewares", "bench", "dist"];
+const SOURCES = ["contracts", "lib", "mixins", "services", "middlewares", "bench", "dist"];
 
 function copyProject(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cm-dev-"));
