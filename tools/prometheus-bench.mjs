@@ -2,7 +2,8 @@
 // so the two cannot drift: deploy/prometheus/prometheus.yml with only these changes
 //   - each job's DNS discovery becomes file discovery: a stack test writes a JSON file of its
 //     processes (with the `__meta_dns_name` DNS would give, so the relabelling is unchanged)
-//     into <out>/targets/;
+//     into <out>/targets/<job name>/ (one folder per job: a process is scraped by its own job
+//     only, never counted twice);
 //   - scrape and evaluation every second;
 //   - deploy/prometheus/alerts.yml with time compressed 30×: a `[5m]` window becomes `[10s]`,
 //     a `for: 10m` becomes `for: 20s`. The expressions, thresholds and labels are the shipped ones.
@@ -31,7 +32,11 @@ config.global = { ...config.global, scrape_interval: "1s", evaluation_interval: 
 for (const job of config.scrape_configs) {
   if (!job.dns_sd_configs) continue;
   delete job.dns_sd_configs;
-  job.file_sd_configs = [{ files: [path.join(out, "targets", "*.json")], refresh_interval: "1s" }];
+  // The folder exists before Prometheus starts, so its file watch is on from the first second.
+  fs.mkdirSync(path.join(out, "targets", job.job_name), { recursive: true });
+  job.file_sd_configs = [
+    { files: [path.join(out, "targets", job.job_name, "*.json")], refresh_interval: "1s" },
+  ];
 }
 
 const rules = read(config.rule_files[0]);

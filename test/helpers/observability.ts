@@ -105,7 +105,11 @@ export function writeTargets(
   namespace: string,
   nodes: Array<{ service: string; port: number }>,
 ): string {
-  const file = path.join(dir, `${namespace}.json`);
+  // The folder of the shipped `commerce-mesh` job (tools/prometheus-bench.mjs): each job reads
+  // its own, so no process is scraped twice.
+  const jobDir = path.join(dir, "commerce-mesh");
+  fs.mkdirSync(jobDir, { recursive: true });
+  const file = path.join(jobDir, `${namespace}.json`);
   const groups = nodes.map(({ service, port }) => ({
     targets: [`127.0.0.1:${port}`],
     labels: { __meta_dns_name: service, namespace },
