@@ -36,13 +36,15 @@ export interface Shop {
 export async function startShop(
   nodes: Record<string, string[]>,
   customerCount: number,
+  /** Overrides of STACK_ENV for this shop. */
+  env: Record<string, string> = {},
 ): Promise<Shop> {
   if (!process.env.MONGO_URI) throw new Error("stack tests need MONGO_URI");
   const chargeLog = path.join(
     os.tmpdir(),
     `commerce-mesh-charges-${randomBytes(4).toString("hex")}.jsonl`,
   );
-  const cluster = new Cluster({ ...STACK_ENV, PAYMENT_CHARGE_LOG: chargeLog });
+  const cluster = new Cluster({ ...STACK_ENV, ...env, PAYMENT_CHARGE_LOG: chargeLog });
   try {
     await Promise.all([
       cluster.start("gw", ["api", "users", "products", "notifications"]),

@@ -18,7 +18,13 @@ describe("payments replicas over NATS", () => {
   let shop: Shop;
 
   beforeAll(async () => {
-    shop = await startShop({ orders: ["orders"], pay1: ["payments"], pay2: ["payments"] }, 5);
+    // 100 checkouts, 8 at a time, on two products: each product's reservations queue behind
+    // one another (one writer per document on the test bench's FerretDB), so a reservation can
+    // outlast the 2 s step deadline of STACK_ENV on two busy cores, and the sweeper would then
+    // withdraw a checkout that is still running (a 503). This test is about the charges.
+    shop = await startShop({ orders: ["orders"], pay1: ["payments"], pay2: ["payments"] }, 5, {
+      SAGA_STEP_DEADLINE_MS: "8000",
+    });
   });
   afterAll(() => shop?.stop());
 
