@@ -67,11 +67,22 @@ describe("a product's document", () => {
 
     // (The first reservation leaves the empty marker objects `taking` and `giving` behind.)
     expect(afterMany).toEqual(afterFew);
-    const text = JSON.stringify(await stored());
-    for (const o of [...few, ...many]) expect(text).not.toContain(o.id);
-    // The orders did take and give back stock: only the confirmed ones keep theirs.
+    // The orders did take and give back stock: only the confirmed ones keep theirs. The orders
+    // sweeper releases a cancelled order again during a window after the first release (a late
+    // reservation could still land, services/orders.service.ts); each such call marks the
+    // product for a moment. So the end state is awaited: no order named, the stock exact.
     const confirmed = [...few, ...many].filter((o) => o.status === "confirmed").length;
     expect(confirmed).toBe(24);
-    expect(await stockOf(sys.http, product.id)).toBe(5_000 - confirmed);
+    const all = [...few, ...many];
+    const end = await waitFor(
+      async () => ({ doc: await stored(), shown: await stockOf(sys.http, product.id) }),
+      ({ doc, shown }) =>
+        doc.stock === 5_000 - confirmed &&
+        shown === 5_000 - confirmed &&
+        all.every((o) => !JSON.stringify(doc).includes(o.id)),
+      60_000,
+      250,
+    );
+    expect(end.shown).toBe(5_000 - confirmed);
   });
 });
