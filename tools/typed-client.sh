@@ -6,6 +6,8 @@
 # Needs `npm run build` first. Used by .ci/run; run it alone with `bash tools/typed-client.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The project's Node 22 (the `node` devDependency), whatever Node the machine has.
+export PATH="$PWD/node_modules/.bin:$PATH"
 
 out=$(realpath -m "${TYPED_CLIENT_OUT:-.ci/state/typed-client}")
 started=$(date +%s)
