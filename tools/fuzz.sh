@@ -9,6 +9,8 @@
 # 40) bound the run; FUZZ_VENV (default .ci/state/venv) is reused when it already has schemathesis.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=tools/lib/embedded-gateway.sh
+source tools/lib/embedded-gateway.sh
 
 SCHEMATHESIS_VERSION=4.32.5
 venv=$(realpath -m "${FUZZ_VENV:-.ci/state/venv}")
@@ -42,33 +44,14 @@ fi
 
 rm -rf "$out"
 mkdir -p "$out"
-data_dir=$(mktemp -d)
-port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
 admin_email="fuzz-admin@example.com"
 admin_password="fuzz-admin-password-1"
 
-say "starting the gateway on $base (embedded default, data in $data_dir)"
-env -u TRANSPORTER -u CACHER -u MONGO_URI \
-  PORT="$port" DATA_DIR="$data_dir" NAMESPACE="fuzz-$$" METRICS=false LOGLEVEL=warn \
-  JWT_SECRET="fuzz-$(head -c 24 /dev/urandom | base64)" \
+say "starting the gateway (embedded default)"
+start_embedded_gateway fuzz "$out/gateway.log" \
   ADMIN_EMAIL="$admin_email" ADMIN_PASSWORD="$admin_password" \
-  RATE_LIMIT_MAX=100000000 RATE_LIMIT_AUTH_MAX=100000000 PAYMENT_SLOW_MS=200 \
-  node_modules/.bin/node --experimental-async-context-frame dist/main.js >"$out/gateway.log" 2>&1 &
-gateway=$!
-cleanup() {
-  kill "$gateway" 2>/dev/null || true
-  wait "$gateway" 2>/dev/null || true
-  rm -rf "$data_dir"
-}
-trap cleanup EXIT
-
-for _ in $(seq 1 120); do
-  curl -fsS "$base/health/ready" >/dev/null 2>&1 && break
-  kill -0 "$gateway" 2>/dev/null || { cat "$out/gateway.log"; echo "fuzz: the gateway exited"; exit 1; }
-  sleep 0.5
-done
-curl -fsS "$base/health/ready" >/dev/null || { echo "fuzz: the gateway never became ready"; exit 1; }
+  RATE_LIMIT_MAX=100000000 RATE_LIMIT_AUTH_MAX=100000000 PAYMENT_SLOW_MS=200
+say "gateway on $base"
 
 token_of() { "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["token"])'; }
 admin_token=$(curl -fsS -H 'content-type: application/json' \
