@@ -3,53 +3,17 @@
  * its standard input, read from its output. An order whose payment step was lost (payments
  * down) shows up in `stuck`, and `redrive` finishes it once payments is back.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import path from "node:path";
 import { Cluster } from "../helpers/cluster";
 import { client, type Client } from "../helpers/http";
+import { ReplProcess } from "../helpers/repl-process";
 import { createProduct, waitForOrder, type Order } from "../helpers/shop";
 import { STACK_ENV } from "../helpers/stack-shop";
 import { waitFor } from "../helpers/wait";
 
-const ROOT = path.resolve(__dirname, "../..");
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;]*m/g;
-
-class Repl {
-  private output = "";
-  private readonly child: ChildProcessWithoutNullStreams;
-
-  constructor(env: NodeJS.ProcessEnv) {
-    this.child = spawn("npm", ["run", "repl", "--silent"], { cwd: ROOT, env });
-    const take = (chunk: Buffer) => (this.output += chunk.toString().replace(ANSI, ""));
-    this.child.stdout.on("data", take);
-    this.child.stderr.on("data", take);
-  }
-
-  /** Types a command and resolves with what it printed once `expected` appears. */
-  async run(command: string, expected: RegExp, timeoutMs = 30_000): Promise<string> {
-    const from = this.output.length;
-    this.child.stdin.write(`${command}\n`);
-    const printed = await waitFor(
-      async () => this.output.slice(from),
-      (text) => expected.test(text),
-      timeoutMs,
-      100,
-    );
-    return printed;
-  }
-
-  async quit(): Promise<number | null> {
-    const exited = new Promise<number | null>((resolve) => this.child.once("exit", resolve));
-    this.child.stdin.write("quit\n");
-    return exited;
-  }
-}
-
 describe("npm run repl against a cluster", () => {
   let cluster: Cluster;
   let http: Client;
-  let repl: Repl;
+  let repl: ReplProcess;
 
   beforeAll(async () => {
     // The sweeper stays out of the way, so a lost step stays stuck until the operator acts.
@@ -69,7 +33,7 @@ describe("npm run repl against a cluster", () => {
       30_000,
       200,
     );
-    repl = new Repl({
+    repl = new ReplProcess({
       ...process.env,
       NAMESPACE: cluster.namespace,
       LOGLEVEL: "error",
