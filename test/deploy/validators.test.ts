@@ -4,8 +4,9 @@
  * rejects a broken input. tools/validate-deploy.sh builds the tools and runs this file
  * (DEPLOY_VALIDATORS=1); plain `npm test` does not select it.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -19,6 +20,9 @@ import {
   productionRuleViolations,
   PER_PROCESS,
 } from "../helpers/deploy-files";
+import { freePort } from "../helpers/cluster";
+import { waitFor } from "../helpers/wait";
+import { clientAddress, trustedProxies } from "../../services/api/client-ip";
 
 const TOOLS = {
   kustomize: path.join(ROOT, "tools/bin/kustomize"),
@@ -195,6 +199,23 @@ describe("real validators", () => {
       expect(result.out).toMatch(/replicas/);
     });
 
+    it("publishes every port on 127.0.0.1 only, except the gateway's nginx", () => {
+      const result = run(TOOLS.composeValidate, ["-json", "docker-compose.yml"]);
+      expect(result.status).toBe(0);
+      const project = JSON.parse(result.out) as {
+        services: Record<string, { ports?: { host_ip?: string; published?: string }[] }>;
+      };
+      const published = Object.entries(project.services).flatMap(([name, svc]) =>
+        (svc.ports ?? []).map((p) => ({ name, hostIp: p.host_ip ?? "" })),
+      );
+      expect(published.map((p) => p.name).sort()).toEqual(
+        ["gateway", "grafana", "jaeger", "mailpit", "prometheus"].sort(),
+      );
+      for (const p of published) {
+        expect(p).toEqual({ name: p.name, hostIp: p.name === "gateway" ? "" : "127.0.0.1" });
+      }
+    });
+
     it("rejects a dependency on a service that does not exist", () => {
       const dir = tempDir({
         "docker-compose.yml":
@@ -248,6 +269,58 @@ describe("real validators", () => {
       const result = promtool(path.join(dir, "prometheus.yml"));
       expect(result.status).not.toBe(0);
       expect(result.out).toMatch(/often/);
+    });
+
+    it("nginx replaces a forged X-Forwarded-For, so the gateway's rate-limit key is the peer nginx saw", async () => {
+      // deploy/nginx/nginx.conf as compose runs it, pointed at a local backend that keys
+      // requests as the gateway does, with compose's TRUST_PROXY from .env.example.
+      const trustProxy = /^TRUST_PROXY=(.*)$/m.exec(read(".env.example"))![1];
+      const trusted = trustedProxies(trustProxy.split(","));
+      const seen: { forwardedFor: unknown; key: string }[] = [];
+      const backend = http.createServer((req, res) => {
+        seen.push({
+          forwardedFor: req.headers["x-forwarded-for"],
+          key: clientAddress(req, trusted),
+        });
+        res.end("ok");
+      });
+      await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
+      const backendPort = (backend.address() as { port: number }).port;
+      const listen = await freePort();
+      const dir = tempDir({});
+      const conf = read("deploy/nginx/nginx.conf")
+        .replace("set $gateway http://api:3000;", `set $gateway http://127.0.0.1:${backendPort};`)
+        .replace("listen 8080;", `listen 127.0.0.1:${listen};`)
+        .replaceAll("/tmp/", `${dir}/`);
+      expect(conf).toContain(`127.0.0.1:${backendPort}`);
+      fs.writeFileSync(path.join(dir, "nginx.conf"), conf);
+      const nginx = spawn(
+        TOOLS.nginx,
+        ["-p", dir, "-e", "stderr", "-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"],
+        { stdio: "ignore" },
+      );
+      try {
+        const send = (forwardedFor: string) =>
+          fetch(`http://127.0.0.1:${listen}/api/products`, {
+            headers: { "x-forwarded-for": forwardedFor },
+          }).then((r) => r.status);
+        await waitFor(
+          () => send("203.0.113.1").catch(() => 0),
+          (status) => status === 200,
+          10_000,
+        );
+        seen.length = 0;
+        for (const forged of ["203.0.113.9", "198.51.100.4, 203.0.113.10"]) {
+          expect(await send(forged)).toBe(200);
+        }
+        expect(seen).toEqual([
+          { forwardedFor: "127.0.0.1", key: "127.0.0.1" },
+          { forwardedFor: "127.0.0.1", key: "127.0.0.1" },
+        ]);
+      } finally {
+        nginx.kill("SIGTERM");
+        backend.close();
+      }
     });
 
     it("accepts deploy/nginx/nginx.conf and rejects an unknown directive", () => {

@@ -39,6 +39,27 @@ describe("client address for rate limiting", () => {
     expect(clientAddress(request("::ffff:127.0.0.1", "2001:db8::1"), trusted)).toBe("2001:db8::1");
   });
 
+  it("with a hop count, takes the address the outermost proxy saw, whatever the client prepended", () => {
+    const oneHop = trustedProxies(["1"]);
+    // The client forged "1.2.3.4" and "5.6.7.8"; the only proxy appended the address it saw.
+    expect(clientAddress(request("10.0.0.2", "1.2.3.4, 5.6.7.8, 198.51.100.9"), oneHop)).toBe(
+      "198.51.100.9",
+    );
+    // Node addresses (10.x after SNAT) are no trusted range here: they cannot extend the walk.
+    expect(clientAddress(request("10.0.0.2", "1.2.3.4, 10.1.2.3"), oneHop)).toBe("10.1.2.3");
+    const twoHops = trustedProxies(["2"]);
+    const chain = "1.2.3.4, 198.51.100.9, 10.0.0.7";
+    expect(clientAddress(request("10.0.0.2", chain), twoHops)).toBe("198.51.100.9");
+    // No header: the peer is as close to the client as we know.
+    expect(clientAddress(request("10.0.0.2"), oneHop)).toBe("10.0.0.2");
+  });
+
+  it("refuses a TRUST_PROXY hop count of 0 or more than 10", () => {
+    expect(() => trustedProxies(["0"])).toThrow(/TRUST_PROXY: "0" hops/);
+    expect(() => trustedProxies(["11"])).toThrow(/TRUST_PROXY/);
+    expect(trustedProxies(["3"])).toEqual({ hops: 3 });
+  });
+
   it("refuses a TRUST_PROXY entry that is not an address or CIDR at start", () => {
     expect(() => trustedProxies(["proxy.internal"])).toThrow(/TRUST_PROXY/);
     expect(() => trustedProxies(["10.0.0.0/33"])).toThrow(/TRUST_PROXY/);
