@@ -182,6 +182,9 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
     tracing: {
       enabled: cfg.tracing.enabled,
       events: true,
+      // TRACING_SAMPLE_RATE: every request in development, a share in production (0.1 in the
+      // Kubernetes production overlay); a trace's spans on every node follow its first one.
+      sampling: { rate: cfg.tracing.sampleRate },
       exporter: cfg.tracing.enabled
         ? {
             type: "Jaeger",

@@ -32,6 +32,8 @@ export interface AppConfig {
     jaegerEndpoint: string | undefined;
     jaegerHost: string | undefined;
     jaegerPort: number;
+    /** TRACING_SAMPLE_RATE: the share of traces recorded, 0 to 1 (1 of every 1/rate requests). */
+    sampleRate: number;
   };
   requestTimeoutMs: number;
   auth: {
@@ -124,6 +126,19 @@ function int(value: string | undefined, fallback: number, name: string, max?: nu
     const range =
       max === undefined ? "a non-negative integer" : `a non-negative integer up to ${max}`;
     throw new ConfigError(name, `${name}=${value} is not valid: ${name} must be ${range}`);
+  }
+  return n;
+}
+
+/** A share from 0 to 1 (`0.1`), or `fallback` when the variable is unset. */
+function fraction(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) {
+    throw new ConfigError(
+      name,
+      `${name}=${value} is not valid: ${name} must be a number from 0 to 1`,
+    );
   }
   return n;
 }
@@ -314,6 +329,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       jaegerEndpoint: url(env.JAEGER_ENDPOINT, ["http:", "https:"], "JAEGER_ENDPOINT"),
       jaegerHost: env.JAEGER_HOST || undefined,
       jaegerPort: port(env.JAEGER_PORT, 6832, "JAEGER_PORT"),
+      sampleRate: fraction(env.TRACING_SAMPLE_RATE, 1, "TRACING_SAMPLE_RATE"),
     },
     requestTimeoutMs: int(env.REQUEST_TIMEOUT_MS, 10_000, "REQUEST_TIMEOUT_MS"),
     auth: {
