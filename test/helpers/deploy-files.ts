@@ -84,21 +84,66 @@ export function envFileKeys(file: string): Set<string> {
   return new Set(keys);
 }
 
-export function yamlFiles(dir: string): string[] {
-  return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
-    const rel = path.join(dir, e.name);
-    if (e.isDirectory()) return yamlFiles(rel);
-    return e.name.endsWith(".yaml") && e.name !== "kustomization.yaml" ? [rel] : [];
-  });
-}
-
 export function k8sObjects(text: string): K8sObject[] {
   return parseAllDocuments(text)
     .map((doc) => doc.toJS() as K8sObject | null)
     .filter((o): o is K8sObject => o !== null);
 }
 
-export const baseObjects = yamlFiles("k8s/base").flatMap((f) => k8sObjects(read(f)));
+interface Kustomization {
+  resources?: string[];
+  configMapGenerator?: Array<{
+    name: string;
+    envs?: string[];
+    files?: string[];
+    literals?: string[];
+  }>;
+}
+
+/** `KEY=value` lines (comments and blank lines skipped), as kustomize reads an env file. */
+export function envFileData(file: string): Record<string, string> {
+  const data: Record<string, string> = {};
+  for (const line of read(file).split("\n")) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (m) data[m[1]] = m[2];
+  }
+  return data;
+}
+
+/**
+ * The objects of a kustomization as written: its resources (directories followed) and the
+ * ConfigMaps its configMapGenerator makes, under their names without the hash suffix. No
+ * patches are applied: what an overlay patches is checked on kustomize's real output
+ * (test/deploy/validators.test.ts).
+ */
+export function kustomizationObjects(dir: string): K8sObject[] {
+  const k = parse(read(path.join(dir, "kustomization.yaml"))) as Kustomization;
+  const objects = (k.resources ?? []).flatMap((entry) => {
+    const rel = path.join(dir, entry);
+    return fs.statSync(path.join(ROOT, rel)).isDirectory()
+      ? kustomizationObjects(rel)
+      : k8sObjects(read(rel));
+  });
+  for (const g of k.configMapGenerator ?? []) {
+    const data: Record<string, string> = {};
+    for (const env of g.envs ?? []) Object.assign(data, envFileData(path.join(dir, env)));
+    for (const file of g.files ?? []) {
+      const [key, source = key] = file.split("=");
+      data[path.basename(key)] = read(path.join(dir, source));
+    }
+    for (const literal of g.literals ?? []) {
+      const [key, ...value] = literal.split("=");
+      data[key] = value.join("=");
+    }
+    objects.push({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: g.name }, data });
+  }
+  return objects;
+}
+
+/** k8s/base: the application only. */
+export const baseObjects = kustomizationObjects("k8s/base");
+/** k8s/overlays/demo: the base plus one-replica NATS, Mongo, Redis and placeholder Secrets. */
+export const demoObjects = kustomizationObjects("k8s/overlays/demo");
 export const ofKind = (objects: K8sObject[], kind: string) =>
   objects.filter((o) => o.kind === kind);
 export const podSpec = (o: K8sObject) => (o.spec as { template: { spec: PodSpec } }).template.spec;
@@ -193,4 +238,17 @@ export function productionRuleViolations(objects: K8sObject[]): string[] {
     }
   }
   return out;
+}
+
+/**
+ * Containers whose image is not pinned by a digest (`name@sha256:<64 hex>`), one line each:
+ * the production overlay must have none (a tag can be moved to another image, a digest not).
+ */
+export function undigestedImages(objects: K8sObject[]): string[] {
+  const workloads = [...ofKind(objects, "Deployment"), ...ofKind(objects, "StatefulSet")];
+  return workloads.flatMap((w) =>
+    podSpec(w)
+      .containers.filter((c) => !/@sha256:[0-9a-f]{64}$/.test(c.image ?? ""))
+      .map((c) => `${w.metadata.name}/${c.name}: ${c.image ?? "no image"} has no digest`),
+  );
 }

@@ -10,18 +10,23 @@ import {
   configVariables,
   envFileKeys,
   baseObjects,
+  demoObjects,
   ofKind,
   podSpec,
   servicesEnv,
   compose,
   shutdownTimeoutSeconds,
   read,
+  k8sObjects,
   productionRuleViolations,
   type K8sObject,
 } from "../helpers/deploy-files";
 import { ASYNC_CONTEXT_FRAME_FLAG } from "../../middlewares/log-context";
 import { parse } from "yaml";
 import { ConfigError, loadConfig } from "../../lib/config";
+import { trustedProxies } from "../../services/api/client-ip";
+
+const k8sObjectsOf = (file: string) => k8sObjects(read(file));
 
 describe("deployment files cover the code they deploy", () => {
   const variables = configVariables();
@@ -57,9 +62,9 @@ describe("deployment files cover the code they deploy", () => {
     expect(missing).toEqual([]);
   });
 
-  it("sets every variable lib/config.ts reads in the ConfigMap or the Secret", () => {
+  it("sets every variable lib/config.ts reads in the ConfigMap or the (demo) Secret", () => {
     const keys = new Set<string>();
-    for (const o of baseObjects) {
+    for (const o of demoObjects) {
       if (o.kind === "ConfigMap" && o.metadata.name === "commerce-mesh-config") {
         Object.keys(o.data ?? {}).forEach((k) => keys.add(k));
       }
@@ -96,7 +101,7 @@ describe("deployment files cover the code they deploy", () => {
   });
 
   it("runs every pod as non-root, read-only, without capabilities, under RuntimeDefault seccomp", () => {
-    const workloads = [...ofKind(baseObjects, "Deployment"), ...ofKind(baseObjects, "StatefulSet")];
+    const workloads = [...ofKind(demoObjects, "Deployment"), ...ofKind(demoObjects, "StatefulSet")];
     expect(workloads.length).toBeGreaterThanOrEqual(SERVICE_NAMES.length + 3);
     for (const w of workloads) {
       const spec = podSpec(w);
@@ -165,7 +170,7 @@ describe("deployment files cover the code they deploy", () => {
     );
     const payments = podSpec(find("Deployment", "payments")).containers[0];
     payments.env = payments.env!.filter((e) => e.name !== "NODE_OPTIONS");
-    expect(productionRuleViolations(broken)).toEqual([
+    expect(productionRuleViolations(broken).sort()).toEqual([
       "api: spec.replicas next to the HorizontalPodAutoscaler that scales it",
       "orders: readinessProbe on /metrics (answers while NATS and Mongo are gone)",
       "payments: needs limits.memory and --max-old-space-size in NODE_OPTIONS",
@@ -174,8 +179,148 @@ describe("deployment files cover the code they deploy", () => {
     ]);
   });
 
+  it("keeps the base app-only: NATS, Mongo, Redis and every placeholder Secret are the demo overlay's", () => {
+    const infra = ["nats", "mongo", "redis"];
+    const statefulSets = (objects: K8sObject[]) =>
+      ofKind(objects, "StatefulSet").map((o) => o.metadata.name);
+    expect(statefulSets(baseObjects)).toEqual(["recommendations-db"]);
+    expect(ofKind(baseObjects, "Secret")).toEqual([]);
+    expect(statefulSets(demoObjects)).toEqual(expect.arrayContaining(infra));
+    expect(
+      ofKind(demoObjects, "Secret")
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual([
+      "commerce-mesh-secrets",
+      "mongo-credentials",
+      "nats-credentials",
+      "recommendations-db-credentials",
+      "redis-credentials",
+    ]);
+  });
+
+  it("puts every URL with a password in the Secret, and the demo Redis requires the CACHER's one", () => {
+    const config = ofKind(baseObjects, "ConfigMap").find(
+      (o) => o.metadata.name === "commerce-mesh-config",
+    )!;
+    for (const url of ["CACHER", "TRANSPORTER", "MONGO_URI"]) {
+      expect(config.data).not.toHaveProperty(url);
+    }
+    const secret = (name: string) =>
+      ofKind(demoObjects, "Secret").find((o) => o.metadata.name === name)!.stringData!;
+    const redis = podSpec(
+      ofKind(demoObjects, "StatefulSet").find((o) => o.metadata.name === "redis")!,
+    ).containers[0] as unknown as {
+      args: string[];
+      env: Array<{ name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+    };
+    const required = redis.args.indexOf("--requirepass");
+    expect(redis.args[required + 1]).toBe("$(REDIS_PASSWORD)");
+    for (const name of ["REDIS_PASSWORD", "REDISCLI_AUTH"]) {
+      expect(redis.env.find((e) => e.name === name)?.valueFrom?.secretKeyRef).toEqual({
+        name: "redis-credentials",
+        key: "REDIS_PASSWORD",
+      });
+    }
+    const cacher = new URL(secret("commerce-mesh-secrets").CACHER);
+    expect(decodeURIComponent(cacher.password)).toBe(secret("redis-credentials").REDIS_PASSWORD);
+    expect(cacher.host).toBe("redis:6379");
+  });
+
+  it("trusts one proxy hop in Kubernetes, not a CIDR that covers the nodes", () => {
+    const config = ofKind(baseObjects, "ConfigMap").find(
+      (o) => o.metadata.name === "commerce-mesh-config",
+    )!;
+    expect(trustedProxies(config.data!.TRUST_PROXY.split(","))).toEqual({ hops: 1 });
+  });
+
+  it("scrapes with the Prometheus Operator exactly what deploy/prometheus/prometheus.yml scrapes", () => {
+    interface Job {
+      job_name: string;
+      metrics_path: string;
+      scrape_interval?: string;
+      dns_sd_configs: Array<{ port: number; names: string[] }>;
+      relabel_configs: Array<{ source_labels: string[]; target_label: string }>;
+    }
+    interface PodMonitorSpec {
+      jobLabel?: string;
+      selector: {
+        matchLabels: Record<string, string>;
+        matchExpressions?: Array<{ key: string; operator: string; values: string[] }>;
+      };
+      podMetricsEndpoints: Array<{
+        port: string;
+        path: string;
+        interval: string;
+        relabelings: Array<{ sourceLabels: string[]; targetLabel: string }>;
+      }>;
+    }
+    const prometheus = parse(read("deploy/prometheus/prometheus.yml")) as {
+      global: { scrape_interval: string };
+      scrape_configs: Job[];
+    };
+    const monitors = k8sObjectsOf("k8s/overlays/production/podmonitors.yaml");
+    expect(monitors.map((m) => m.metadata.name).sort()).toEqual(
+      prometheus.scrape_configs.map((j) => j.job_name).sort(),
+    );
+    const pods = ofKind(baseObjects, "Deployment").map((d) => ({
+      labels: (d.spec as { template: { metadata: { labels: Record<string, string> } } }).template
+        .metadata.labels,
+      ports: (podSpec(d).containers[0].ports ?? []) as Array<{
+        name: string;
+        containerPort: number;
+      }>,
+    }));
+    const selects = (spec: PodMonitorSpec, labels: Record<string, string>) =>
+      Object.entries(spec.selector.matchLabels).every(([k, v]) => labels[k] === v) &&
+      (spec.selector.matchExpressions ?? []).every((e) =>
+        e.operator === "NotIn"
+          ? !e.values.includes(labels[e.key])
+          : e.values.includes(labels[e.key]),
+      );
+    for (const job of prometheus.scrape_configs) {
+      const spec = monitors.find((m) => m.metadata.name === job.job_name)!
+        .spec as unknown as PodMonitorSpec;
+      const [endpoint] = spec.podMetricsEndpoints;
+      const selected = pods.filter((p) => selects(spec, p.labels));
+      expect({
+        job: job.job_name,
+        path: endpoint.path,
+        interval: endpoint.interval,
+        services: selected.map((p) => p.labels["app.kubernetes.io/name"]).sort(),
+        ports: [
+          ...new Set(
+            selected.map((p) => p.ports.find((q) => q.name === endpoint.port)?.containerPort),
+          ),
+        ],
+        jobNames: [...new Set(selected.map((p) => p.labels[spec.jobLabel ?? ""]))],
+        serviceLabel: endpoint.relabelings.find((r) => r.targetLabel === "service")?.sourceLabels,
+      }).toEqual({
+        job: job.job_name,
+        path: job.metrics_path,
+        interval: job.scrape_interval ?? prometheus.global.scrape_interval,
+        services: job.dns_sd_configs[0].names.sort(),
+        ports: [job.dns_sd_configs[0].port],
+        jobNames: [job.job_name],
+        // compose's `service` is the DNS name, i.e. the service; here the pod's name label
+        serviceLabel: ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+      });
+      expect(job.relabel_configs.map((r) => r.target_label)).toEqual(["service"]);
+    }
+  });
+
+  it("routes the production HTTPRoute to the gateway Service's port", () => {
+    const [route] = k8sObjectsOf("k8s/overlays/production/httproute.yaml");
+    const rules = (
+      route.spec as { rules: Array<{ backendRefs: Array<{ name: string; port: number }> }> }
+    ).rules;
+    const service = ofKind(baseObjects, "Service").find((o) => o.metadata.name === "api")!;
+    const ports = (service.spec as { ports: Array<{ port: number }> }).ports.map((p) => p.port);
+    expect(rules.flatMap((r) => r.backendRefs)).toEqual([{ name: "api", port: ports[0] }]);
+  });
+
   it("gives Mongo a startup probe on the pod's address, so liveness spares a slow first boot", () => {
-    const mongo = ofKind(baseObjects, "StatefulSet").find((o) => o.metadata.name === "mongo")!;
+    const mongo = ofKind(demoObjects, "StatefulSet").find((o) => o.metadata.name === "mongo")!;
     const c = podSpec(mongo).containers[0] as {
       startupProbe?: {
         tcpSocket?: { port: string };
@@ -205,7 +350,7 @@ describe("deployment files cover the code they deploy", () => {
 
   it("refuses, in production, every JWT_SECRET placeholder the repository ships", () => {
     const shipped = [
-      ...ofKind(baseObjects, "Secret").flatMap((o) => o.stringData?.JWT_SECRET ?? []),
+      ...ofKind(demoObjects, "Secret").flatMap((o) => o.stringData?.JWT_SECRET ?? []),
       /^JWT_SECRET=(.*)$/m.exec(read(".env.example"))![1],
     ];
     expect(shipped.length).toBe(2);

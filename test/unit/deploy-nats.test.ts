@@ -2,10 +2,10 @@
  * NATS is the mesh's trust boundary (docs/DEPLOY.md, "Trust boundary"): every deployment makes
  * clients log in, every node's TRANSPORTER carries that login, and NATS's monitoring port is not
  * reachable from outside. Checked on docker-compose.yml (+ .env.example, deploy/nats/nats.conf)
- * and on k8s/base as written; the real validators check their syntax (test/deploy).
+ * and on k8s/overlays/demo as written; the real validators check their syntax (test/deploy).
  */
 import {
-  baseObjects,
+  demoObjects,
   compose,
   ofKind,
   podSpec,
@@ -76,9 +76,9 @@ describe("NATS in docker-compose.yml", () => {
   });
 });
 
-describe("NATS in k8s/base", () => {
+describe("NATS in k8s/overlays/demo", () => {
   const byName = (kind: string, name: string) =>
-    ofKind(baseObjects, kind).find((o) => o.metadata.name === name);
+    ofKind(demoObjects, kind).find((o) => o.metadata.name === name);
   const secretData = (name: string) => byName("Secret", name)?.stringData ?? {};
   const statefulSet = byName("StatefulSet", "nats")!;
   const container = podSpec(statefulSet).containers[0] as {
@@ -108,7 +108,7 @@ describe("NATS in k8s/base", () => {
   });
 
   it("exposes the monitoring port in no Service, and only to the monitoring namespace", () => {
-    for (const service of ofKind(baseObjects, "Service")) {
+    for (const service of ofKind(demoObjects, "Service")) {
       const ports = ((service.spec as { ports?: Array<{ port: number }> }).ports ?? []).map(
         (p) => p.port,
       );
