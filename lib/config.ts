@@ -236,7 +236,7 @@ function list(value: string | undefined): string[] | null {
 }
 
 /**
- * The words of the repository's template secrets (k8s/base/secret.yaml, .env.example): such a
+ * The words of the repository's template secrets (k8s/overlays/demo/secret.yaml, .env.example): such a
  * value in production signs tokens anyone can forge. test/unit/deploy-manifests.test.ts checks
  * that every JWT_SECRET the repository ships is caught.
  */
