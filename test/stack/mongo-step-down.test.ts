@@ -1,0 +1,139 @@
+/**
+ * A MongoDB primary step-down, as the app sees it: every connection to the database drops at
+ * once, in the middle of checkouts, and new ones are accepted right after (the new primary).
+ * FerretDB, the bench's Mongo, has no replica set to step down, so this file puts a TCP relay
+ * of its own between every node and the shared FerretDB and cuts every connection through it,
+ * again and again while orders are placed. The nodes' driver reconnects; a write cut in flight
+ * fails its request (the client retries with its Idempotency-Key) or is re-driven by the saga's
+ * sweeper: every accepted order is confirmed and charged once — none is lost. What a real
+ * replica set adds on top (the driver's retryable writes, retried once on the new primary) is
+ * not exercised here: the driver retries writes only against a replica set or a sharded cluster.
+ */
+import net from "node:net";
+import { freePort } from "../helpers/cluster";
+import { waitFor } from "../helpers/wait";
+import {
+  allSettled,
+  makeProducts,
+  ordersOf,
+  paymentsOf,
+  placeOrders,
+  startShop,
+  type PlannedOrder,
+  type Shop,
+} from "../helpers/stack-shop";
+
+/** A TCP relay to the shared Mongo server whose connections the test can cut all at once. */
+class Relay {
+  private server: net.Server | null = null;
+  private readonly sockets = new Set<net.Socket>();
+  /** How many connections the cuts closed. */
+  cutConnections = 0;
+  constructor(
+    readonly port: number,
+    private readonly target: { host: string; port: number },
+  ) {}
+
+  open(): Promise<void> {
+    this.server = net.createServer((inbound) => {
+      const outbound = net.connect(this.target.port, this.target.host);
+      for (const s of [inbound, outbound]) {
+        this.sockets.add(s);
+        s.on("close", () => this.sockets.delete(s));
+        s.on("error", () => s.destroy());
+      }
+      inbound.pipe(outbound).pipe(inbound);
+    });
+    return new Promise((resolve) => this.server!.listen(this.port, "127.0.0.1", resolve));
+  }
+
+  /** Every open connection reset, as a stepping-down primary drops its clients. */
+  cut(): void {
+    for (const s of this.sockets) {
+      this.cutConnections++;
+      s.resetAndDestroy();
+    }
+  }
+
+  close(): Promise<void> {
+    this.cut();
+    const server = this.server;
+    this.server = null;
+    return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  }
+}
+
+describe("a Mongo primary step-down (every connection cut mid-checkout)", () => {
+  let relay: Relay | undefined;
+  let shop: Shop | undefined;
+  const sharedMongo = process.env.MONGO_URI;
+
+  beforeAll(async () => {
+    if (!sharedMongo) throw new Error("stack tests need MONGO_URI");
+    const target = new URL(sharedMongo);
+    relay = new Relay(await freePort(), {
+      host: target.hostname,
+      port: Number(target.port || 27017),
+    });
+    await relay.open();
+    const viaRelay = new URL(sharedMongo);
+    viaRelay.host = `127.0.0.1:${relay.port}`;
+    // Every node, and the test's own probe, reaches the database through the relay only.
+    process.env.MONGO_URI = viaRelay.toString();
+    shop = await startShop({ orders: ["orders"], pay: ["payments"] }, 4);
+  });
+
+  afterAll(async () => {
+    await shop?.stop();
+    await relay?.close();
+    process.env.MONGO_URI = sharedMongo;
+  });
+
+  it("loses no accepted order and charges each once while the connections keep dropping", async () => {
+    const [product] = await makeProducts(shop!, 1, 1000);
+    const planned: PlannedOrder[] = Array.from({ length: 40 }, (_, i) => ({
+      key: `mongo-step-down-${i}`,
+      token: shop!.customers[i % shop!.customers.length].token,
+      productId: product.id,
+      quantity: 1,
+      paymentToken: "tok_visa",
+    }));
+    // From the 10th order to the 30th, every connection is cut every 300 ms: each cut lands
+    // in the middle of some checkout's reads and writes (orders, reservations, payments).
+    let cutter: NodeJS.Timeout | undefined;
+    const { accepted } = await placeOrders(shop!.http, planned, 4, async (n) => {
+      if (n === 10) cutter = setInterval(() => relay!.cut(), 300);
+      if (n === 30) clearInterval(cutter);
+    });
+    clearInterval(cutter);
+    expect(relay!.cutConnections).toBeGreaterThan(0);
+
+    // A client whose request failed retries with the same Idempotency-Key and finds its order.
+    const retried = await waitFor(
+      () => placeOrders(shop!.http, planned, 4),
+      (r) => r.statuses.every((s) => s === 200 || s === 201),
+      60_000,
+      1_000,
+    );
+    for (const id of accepted) expect(retried.accepted).toContain(id);
+    expect(retried.accepted.size).toBe(planned.length);
+
+    const orders = await waitFor(
+      () => ordersOf(shop!),
+      (os) => os.length === planned.length && allSettled(os),
+      90_000,
+      500,
+    );
+    expect(new Set(orders.map((o) => o._id))).toEqual(retried.accepted);
+    expect(orders.filter((o) => o.status !== "confirmed")).toEqual([]);
+
+    const payments = await paymentsOf(
+      shop!,
+      orders.map((o) => o._id),
+    );
+    expect(payments).toHaveLength(planned.length);
+    expect(payments.every((p) => p.status === "succeeded")).toBe(true);
+    const charged = shop!.charges().map((c) => c.orderId);
+    expect(charged.sort()).toEqual([...retried.accepted].sort());
+  });
+});
