@@ -19,6 +19,8 @@ async function recordedOf(rate: string, calls: number): Promise<number> {
     loadConfig({ NODE_ENV: "test", TRACING: "true", TRACING_SAMPLE_RATE: rate }),
   );
   const recorder = new Recorder({});
+  // Moleculer takes an exporter instance (its resolver checks `instanceof Base`), but its typings
+  // list only `{ type, options }` objects and names: hence the cast below.
   const broker = new ServiceBroker({
     logger: false,
     tracing: { ...(opts.tracing as object), exporter: [recorder as never] },
