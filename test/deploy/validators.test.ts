@@ -328,6 +328,38 @@ describe("real validators", () => {
       }
     });
 
+    it("runs compose's Redis with the password the nodes' CACHER carries, and refuses clients without it", async () => {
+      const result = run(TOOLS.composeValidate, ["-json", "docker-compose.yml"]);
+      const project = JSON.parse(result.out) as {
+        services: Record<string, { command: string[]; environment: Record<string, string> }>;
+      };
+      const redis = project.services.redis;
+      const cacher = new URL(project.services.api.environment.CACHER);
+      // compose's command, on a free port of this host's redis-server
+      const port = await freePort();
+      const [shell, flag, script] = redis.command;
+      const child = spawn(
+        shell,
+        [flag, script.replace("exec redis-server", `exec redis-server --port ${port}`)],
+        { env: { ...process.env, ...redis.environment }, stdio: "ignore" },
+      );
+      const cli = (...args: string[]) =>
+        spawnSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8" }).stdout.trim();
+      try {
+        const withPassword = () =>
+          cli("--no-auth-warning", "-a", decodeURIComponent(cacher.password), "ping");
+        await waitFor(
+          async () => withPassword(),
+          (out) => out === "PONG",
+          10_000,
+        );
+        expect(cli("ping")).toMatch(/NOAUTH/);
+        expect(cli("--no-auth-warning", "-a", "wrong", "ping")).toMatch(/NOAUTH/);
+      } finally {
+        child.kill("SIGTERM");
+      }
+    });
+
     it("rejects a dependency on a service that does not exist", () => {
       const dir = tempDir({
         "docker-compose.yml":
