@@ -12,6 +12,7 @@
  */
 import net, { BlockList } from "node:net";
 import type { IncomingMessage } from "node:http";
+import { ConfigError } from "../../lib/config";
 
 /** The proxies TRUST_PROXY names: their addresses, or how many stand in front. */
 export type TrustedProxies = BlockList | { hops: number };
@@ -22,7 +23,10 @@ export function trustedProxies(entries: string[]): TrustedProxies | null {
   if (entries.length === 1 && /^\d+$/.test(entries[0])) {
     const hops = Number(entries[0]);
     if (hops < 1 || hops > 10) {
-      throw new Error(`TRUST_PROXY: "${entries[0]}" hops is not valid: a hop count is 1 to 10`);
+      throw new ConfigError(
+        "TRUST_PROXY",
+        `TRUST_PROXY=${entries[0]} is not valid: a hop count is 1 to 10`,
+      );
     }
     return { hops };
   }
@@ -33,7 +37,10 @@ export function trustedProxies(entries: string[]): TrustedProxies | null {
     const bits = prefix === undefined ? null : Number(prefix);
     const maxBits = family === "ipv4" ? 32 : 128;
     if (!family || (bits !== null && !(Number.isInteger(bits) && bits >= 0 && bits <= maxBits))) {
-      throw new Error(`TRUST_PROXY: "${entry}" is not an IP address or CIDR`);
+      throw new ConfigError(
+        "TRUST_PROXY",
+        `TRUST_PROXY=${entries.join(",")} is not valid: "${entry}" is not a hop count, IP address or CIDR`,
+      );
     }
     if (bits === null) list.addAddress(address, family);
     else list.addSubnet(address, bits, family);

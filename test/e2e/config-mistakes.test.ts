@@ -39,6 +39,8 @@ describe("a configuration mistake", () => {
     ],
     ["a MONGO_URI that is not Mongo", { MONGO_URI: "mysql://db/shop" }, /MONGO_URI=mysql:/],
     ["a CACHER that is not a URL", { CACHER: "redis//nope" }, /CACHER=redis\/\/nope is not/],
+    ["a TRUST_PROXY typo", { TRUST_PROXY: "10.0.0.300" }, /TRUST_PROXY=10\.0\.0\.300 is not valid/],
+    ["TRUST_PROXY=0 hops", { TRUST_PROXY: "0" }, /TRUST_PROXY=0 is not valid: a hop count/],
   ];
 
   it.each(mistakes)(
