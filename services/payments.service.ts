@@ -34,22 +34,13 @@ import {
   type OrderRecord,
 } from "../contracts/orders";
 import {
-  PAYMENT_FAILED,
-  PAYMENT_REFUNDED,
-  PAYMENT_SUCCEEDED,
   listParams,
-  paymentFailed,
-  paymentRefunded,
-  paymentSucceeded,
   type ListParams,
   type Payment,
-  type PaymentFailedEvent,
   type PaymentRecord,
-  type PaymentRefundedEvent,
   type PaymentStatus,
-  type PaymentSucceededEvent,
 } from "../contracts/payments";
-import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
+import { dbMixin, type DbMethods, type DbVars, type Query, type Stored } from "../mixins/db.mixin";
 import {
   OUTBOX_INDEX,
   crashPoint,
@@ -60,15 +51,21 @@ import {
 } from "../lib/outbox";
 import { createTestProvider, type ChargeResult, type PaymentProvider } from "./payments/provider";
 import { unbackedCancel, unbackedCharge } from "./payments/order-check";
+import { paymentEvent } from "./payments/events";
+import {
+  VOIDED,
+  announcement,
+  chargeOutcome,
+  claim,
+  onOrderCancelled,
+  onOrderCreated,
+  refundOutcome,
+  startRefund,
+  type Outcome,
+  type PaymentWrite,
+} from "./payments/state-machine";
 
-/** The event each final status announces. */
-const EVENT_OF_STATUS: Partial<Record<PaymentStatus, string>> = {
-  succeeded: PAYMENT_SUCCEEDED,
-  failed: PAYMENT_FAILED,
-  refunded: PAYMENT_REFUNDED,
-};
-
-interface PaymentDoc extends Doc, OutboxFields {
+interface PaymentDoc extends Stored, OutboxFields {
   orderId: string;
   userId: string;
   amount: number;
@@ -90,7 +87,7 @@ interface PaymentDoc extends Doc, OutboxFields {
   updatedAt: string;
 }
 
-interface PaymentsVars extends DbVars {
+interface PaymentsVars extends DbVars<PaymentDoc> {
   provider: PaymentProvider;
   outboxTimer: NodeJS.Timeout | null;
   outboxPass: Promise<unknown> | null;
@@ -98,23 +95,25 @@ interface PaymentsVars extends DbVars {
 
 type Emitter = Pick<Context, "emit">;
 type Tracing = Pick<Context, "emit" | "startSpan" | "finishSpan">;
+type OrderEvent = OrderCreatedEvent | OrderCancelledEvent;
 
 interface PaymentsMethods extends DbMethods {
   publicPayment(doc: PaymentDoc): Payment;
   staleMs(): number;
   byOrder(orderId: string): Promise<PaymentDoc | null>;
+  insertPayment(
+    e: OrderEvent,
+    fields: Pick<PaymentDoc, "status" | "attempts"> & Partial<PaymentDoc>,
+  ): Promise<PaymentDoc | null>;
+  write(doc: PaymentDoc, w: PaymentWrite, inc?: Record<string, number>): Promise<boolean>;
   claim(doc: PaymentDoc): Promise<PaymentDoc | null>;
+  voidPayment(e: OrderCancelledEvent, emitter: Emitter): Promise<PaymentDoc | null>;
   charge(doc: PaymentDoc, ctx: Tracing): Promise<PaymentDoc>;
   refund(doc: PaymentDoc, emitter: Emitter): Promise<void>;
+  record(doc: PaymentDoc, outcome: Outcome, emitter: Emitter): Promise<PaymentDoc | null>;
   announce(doc: PaymentDoc, emitter: Emitter): Promise<void>;
   emitEvent(event: string, doc: PaymentDoc, emitter: Emitter): Promise<void>;
-  record(
-    doc: PaymentDoc,
-    status: PaymentStatus,
-    set: Record<string, unknown>,
-    emitter: Emitter,
-  ): Promise<PaymentDoc | null>;
-  orderBacks<E extends OrderCreatedEvent | OrderCancelledEvent>(
+  orderBacks<E extends OrderEvent>(
     ctx: Context<E>,
     check: (event: E, order: OrderRecord | null) => string | null,
   ): Promise<boolean>;
@@ -123,7 +122,7 @@ interface PaymentsMethods extends DbMethods {
 export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars>({
   name: "payments",
   mixins: [
-    dbMixin({
+    dbMixin<PaymentDoc>({
       collection: "payments",
       indexes: [{ field: "orderId", unique: true }, { field: "userId" }, OUTBOX_INDEX],
     }),
@@ -138,7 +137,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         const query: Query = { userId: ctx.meta.user!.id };
         if (orderId) query.orderId = orderId;
         return this.store.findPage(query, ["-createdAt", "-_id"], page, pageSize, (d) =>
-          this.publicPayment(d as PaymentDoc),
+          this.publicPayment(d),
         );
       },
     },
@@ -156,41 +155,34 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
     },
   },
 
+  // Each handler asks the state machine (services/payments/state-machine.ts) what the stored
+  // payment calls for, and applies it as a conditional write.
   events: {
     [ORDER_CREATED]: {
       params: orderCreated.params.rule,
       async handler(ctx: Context<OrderCreatedEvent>) {
         const e = ctx.params;
         if (!(await this.orderBacks(ctx, unbackedCharge))) return;
-        const now = Date.now();
-        const iso = new Date(now).toISOString();
-        let doc: PaymentDoc;
-        try {
-          doc = (await this.store.insert({
-            orderId: e.orderId,
-            userId: e.userId,
-            amount: e.amount,
-            currency: e.currency,
-            status: "processing",
-            paymentToken: e.paymentToken,
-            nodeId: this.broker.nodeID,
-            attempts: 1,
-            claimedAt: now,
-            rev: 0,
-            createdAt: iso,
-            updatedAt: iso,
-          })) as PaymentDoc;
-        } catch (err) {
-          if (!this.store.isDuplicateKeyError(err)) throw err;
-          // A redelivery: this order has its one payment already.
-          const existing = await this.byOrder(e.orderId);
-          if (!existing) return;
-          if (existing.status !== "processing") return this.announce(existing, ctx);
-          const claimed = await this.claim(existing);
-          if (!claimed) return; // still being charged by its first handler
-          doc = claimed;
+        const inserted = await this.insertPayment(e, {
+          status: "processing",
+          paymentToken: e.paymentToken,
+          attempts: 1,
+        });
+        if (inserted) return void (await this.charge(inserted, ctx));
+        // A redelivery: this order has its one payment already.
+        const existing = await this.byOrder(e.orderId);
+        if (!existing) return;
+        switch (onOrderCreated(existing, Date.now(), this.staleMs())) {
+          case "announce":
+            return this.announce(existing, ctx);
+          case "resumeCharge": {
+            const claimed = await this.claim(existing);
+            if (claimed) await this.charge(claimed, ctx);
+            return;
+          }
+          default:
+            return; // still being charged by its first handler
         }
-        await this.charge(doc, ctx);
       },
     },
 
@@ -200,67 +192,38 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         const e = ctx.params;
         if (!(await this.orderBacks(ctx, unbackedCancel))) return;
         let doc = await this.byOrder(e.orderId);
-        if (!doc) {
-          // Not charged yet: take the order's one payment slot as `failed`, so an order.created
-          // still on its way can never charge a cancelled order.
-          const now = Date.now();
-          const iso = new Date(now).toISOString();
-          const owed = pendingEvent(PAYMENT_FAILED, now);
-          try {
-            doc = (await this.store.insert({
-              orderId: e.orderId,
-              userId: e.userId,
-              amount: e.amount,
-              currency: e.currency,
-              status: "failed",
-              failureReason: "order_cancelled",
-              nodeId: this.broker.nodeID,
-              attempts: 0,
-              claimedAt: now,
-              rev: 0,
-              createdAt: iso,
-              updatedAt: iso,
-              outbox: [owed.entry],
-              ...owed.set,
-            })) as PaymentDoc;
-          } catch (err) {
-            if (!this.store.isDuplicateKeyError(err)) throw err;
-            doc = await this.byOrder(e.orderId);
-            if (!doc) return;
-          }
-          // This handler wrote the slot: its payment.failed is the state change's event.
-          if (doc.outbox?.some((o) => o.id === owed.entry.id)) {
-            crashPoint(PAYMENT_FAILED);
-            const inserted = doc;
-            return deliver(this.store, doc._id, [owed.entry], (entry) =>
-              this.emitEvent(entry.event, inserted, ctx),
-            );
-          }
+        let step = onOrderCancelled(doc, Date.now(), this.staleMs());
+        if (step === "void") {
+          // null: this handler took the slot and announced it.
+          doc = await this.voidPayment(e, ctx);
+          if (!doc) return;
+          step = onOrderCancelled(doc, Date.now(), this.staleMs());
         }
-        if (doc.status === "processing") {
-          // Its charge is under way: orders hears payment.succeeded and asks again. Only a
-          // charge abandoned by a dead process is resumed here.
+        if (step === "resumeCharge" && doc) {
+          // Only a charge abandoned by a dead process is finished here; one under way is
+          // awaited (orders hears payment.succeeded and asks again).
           const claimed = await this.claim(doc);
           if (!claimed) return;
           doc = await this.charge(claimed, ctx);
+          step = onOrderCancelled(doc, Date.now(), this.staleMs());
         }
-        if (doc.status === "succeeded") {
-          const changed = await this.store.updateWhere(
-            { _id: doc._id, status: "succeeded" },
-            {
-              $set: { status: "refunding", claimedAt: Date.now(), nodeId: this.broker.nodeID },
-              $inc: { rev: 1 },
-            },
-          );
-          if (changed === 0) return;
-          return this.refund(doc, ctx);
+        if (!doc) return;
+        switch (step) {
+          case "refund": {
+            const started = startRefund(doc, Date.now());
+            if (started && (await this.write(doc, started))) await this.refund(doc, ctx);
+            return;
+          }
+          case "resumeRefund": {
+            const claimed = await this.claim(doc);
+            if (claimed) await this.refund(claimed, ctx);
+            return;
+          }
+          case "announce":
+            return this.announce(doc, ctx);
+          default:
+            return;
         }
-        if (doc.status === "refunding") {
-          const claimed = await this.claim(doc);
-          if (claimed) await this.refund(claimed, ctx);
-          return;
-        }
-        await this.announce(doc, ctx);
       },
     },
   },
@@ -287,20 +250,70 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
     },
 
     async byOrder(orderId: string): Promise<PaymentDoc | null> {
-      return (await this.store.findOne({ orderId })) as PaymentDoc | null;
+      return this.store.findOne({ orderId });
+    },
+
+    /** The order's one payment, inserted; `null` when the order has one already (unique index). */
+    async insertPayment(e, fields) {
+      const now = Date.now();
+      const iso = new Date(now).toISOString();
+      try {
+        return await this.store.insert({
+          orderId: e.orderId,
+          userId: e.userId,
+          amount: e.amount,
+          currency: e.currency,
+          nodeId: this.broker.nodeID,
+          claimedAt: now,
+          rev: 0,
+          createdAt: iso,
+          updatedAt: iso,
+          ...fields,
+        });
+      } catch (err) {
+        if (!this.store.isDuplicateKeyError(err)) throw err;
+        return null;
+      }
+    },
+
+    /** Applies a write of the state machine where the payment still matches; whether it did. */
+    async write(doc, w, inc = {}) {
+      const changed = await this.store.updateWhere(
+        { _id: doc._id, ...w.expect },
+        { $set: { ...w.set, nodeId: this.broker.nodeID }, $inc: { rev: 1, ...inc } },
+      );
+      return changed > 0;
     },
 
     /** Takes over a stale step; `null` if it is not stale or another replica took it first. */
     async claim(doc: PaymentDoc): Promise<PaymentDoc | null> {
       const now = Date.now();
-      if (now - doc.claimedAt < this.staleMs()) return null;
-      const changed = await this.store.updateWhere(
-        { _id: doc._id, status: doc.status, claimedAt: doc.claimedAt },
-        { $set: { claimedAt: now, nodeId: this.broker.nodeID }, $inc: { attempts: 1, rev: 1 } },
-      );
-      if (changed === 0) return null;
+      const w = claim(doc, now, this.staleMs());
+      if (!w || !(await this.write(doc, w, { attempts: 1 }))) return null;
       this.logger.warn(`Resuming the stale ${doc.status} payment of order ${doc.orderId}.`);
       return { ...doc, claimedAt: now, nodeId: this.broker.nodeID, attempts: doc.attempts + 1 };
+    },
+
+    /**
+     * Not charged yet: takes the order's one payment slot as `failed`, so an order.created still
+     * on its way can never charge a cancelled order, and announces it. When another handler took
+     * the slot first, resolves to that payment; `null` once this one announced its own.
+     */
+    async voidPayment(e: OrderCancelledEvent, emitter: Emitter): Promise<PaymentDoc | null> {
+      const owed = pendingEvent(VOIDED.event, Date.now());
+      const inserted = await this.insertPayment(e, {
+        status: VOIDED.status,
+        failureReason: VOIDED.failureReason,
+        attempts: 0,
+        outbox: [owed.entry],
+        ...owed.set,
+      });
+      if (!inserted) return this.byOrder(e.orderId);
+      crashPoint(VOIDED.event);
+      await deliver(this.store, inserted._id, [owed.entry], (entry) =>
+        this.emitEvent(entry.event, inserted, emitter),
+      );
+      return null;
     },
 
     async charge(doc: PaymentDoc, ctx: Tracing): Promise<PaymentDoc> {
@@ -326,10 +339,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       span.addTags({ outcome: result.ok ? "succeeded" : result.reason });
       if (!result.ok) span.setError(new PaymentDeclinedError(result.reason));
       ctx.finishSpan(span);
-      const set: Record<string, unknown> = result.ok
-        ? { status: "succeeded", chargeId: result.chargeId }
-        : { status: "failed", failureReason: result.reason };
-      const recorded = await this.record(doc, "processing", set, ctx);
+      const recorded = await this.record(doc, chargeOutcome(result), ctx);
       if (recorded) {
         countDomain(this.broker, "payments", { outcome: result.ok ? "succeeded" : result.reason });
         return recorded;
@@ -346,13 +356,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         chargeId: doc.chargeId ?? "",
         amount: doc.amount,
       });
-      const recorded = await this.record(
-        doc,
-        "refunding",
-        { status: "refunded", refundId },
-        emitter,
-      );
-      if (recorded) {
+      if (await this.record(doc, refundOutcome(refundId), emitter)) {
         countDomain(this.broker, "payments", { outcome: "refunded" });
         return;
       }
@@ -361,25 +365,23 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
     },
 
     /**
-     * Records a final outcome (`set.status`) where the payment is still `status`, with its
-     * event in the outbox by the same write, then emits it. `null` when the payment moved on.
+     * Records a final outcome where the payment is still in the outcome's expected state, with
+     * its event in the outbox by the same write, then emits it. `null` when the payment moved on.
      */
-    async record(doc, status, set, emitter) {
+    async record(doc, outcome, emitter) {
       const now = Date.now();
-      const event = EVENT_OF_STATUS[set.status as PaymentStatus];
-      if (!event) throw new Error(`No event for a payment ${String(set.status)}`);
-      const owed = pendingEvent(event, now);
+      const owed = pendingEvent(outcome.event, now);
       const changed = await this.store.updateWhere(
-        { _id: doc._id, status },
+        { _id: doc._id, status: outcome.expect.status },
         {
-          $set: { ...set, ...owed.set, updatedAt: new Date(now).toISOString() },
+          $set: { ...outcome.set, ...owed.set, updatedAt: new Date(now).toISOString() },
           $push: owed.push,
           $inc: { rev: 1 },
         },
       );
       if (changed === 0) return null;
-      crashPoint(event);
-      const stored = (await this.byOrder(doc.orderId)) ?? { ...doc, ...set };
+      crashPoint(outcome.event);
+      const stored = (await this.byOrder(doc.orderId)) ?? { ...doc, ...outcome.set };
       await deliver(this.store, doc._id, [owed.entry], (e) =>
         this.emitEvent(e.event, stored, emitter),
       );
@@ -391,7 +393,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
      * (services/payments/order-check.ts). The event itself proves nothing: any node on the mesh
      * can emit it, and a charge or a refund moves money.
      */
-    async orderBacks<E extends OrderCreatedEvent | OrderCancelledEvent>(
+    async orderBacks<E extends OrderEvent>(
       ctx: Context<E>,
       check: (event: E, order: OrderRecord | null) => string | null,
     ): Promise<boolean> {
@@ -408,42 +410,13 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
 
     /** Re-sends the event of a payment's final state; in-flight states have none yet. */
     async announce(doc: PaymentDoc, emitter: Emitter): Promise<void> {
-      const event = EVENT_OF_STATUS[doc.status];
+      const event = announcement(doc.status);
       if (event) await this.emitEvent(event, doc, emitter);
     },
 
     async emitEvent(event: string, doc: PaymentDoc, emitter: Emitter): Promise<void> {
-      const base = { paymentId: doc._id, orderId: doc.orderId, userId: doc.userId };
-      switch (event) {
-        case PAYMENT_SUCCEEDED: {
-          const payload: PaymentSucceededEvent = {
-            ...base,
-            eventId: paymentSucceeded.eventId(doc._id),
-            amount: doc.amount,
-            currency: doc.currency,
-          };
-          return emitter.emit(PAYMENT_SUCCEEDED, payload);
-        }
-        case PAYMENT_FAILED: {
-          const payload: PaymentFailedEvent = {
-            ...base,
-            eventId: paymentFailed.eventId(doc._id),
-            reason: doc.failureReason ?? "failed",
-          };
-          return emitter.emit(PAYMENT_FAILED, payload);
-        }
-        case PAYMENT_REFUNDED: {
-          const payload: PaymentRefundedEvent = {
-            ...base,
-            eventId: paymentRefunded.eventId(doc._id),
-            amount: doc.amount,
-            currency: doc.currency,
-          };
-          return emitter.emit(PAYMENT_REFUNDED, payload);
-        }
-        default:
-          return;
-      }
+      const payload = paymentEvent(event, doc);
+      if (payload) await emitter.emit(event, payload);
     },
   },
 
@@ -459,7 +432,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       if (this.outboxPass) return;
       this.outboxPass = resendDue(
         this.store,
-        (doc, e) => this.emitEvent(e.event, doc as PaymentDoc, this.broker),
+        (doc, e) => this.emitEvent(e.event, doc, this.broker),
         (message) => this.logger.info(message),
       )
         .catch((err: unknown) => this.logger.error("Outbox pass failed:", err))
