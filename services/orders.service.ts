@@ -54,7 +54,9 @@ import {
   onPaymentFailed,
   onPaymentRefunded,
   onPaymentSucceeded,
+  type Decision,
   type Effect,
+  type SagaState,
   type Timing,
   type Transition,
 } from "./orders/state-machine";
@@ -70,10 +72,11 @@ interface OrdersMethods extends DbMethods {
   timing(): Timing;
   transitionApplied(order: OrderDoc, t: Transition): void;
   visibleOrder(id: string, meta: GatewayMeta): Promise<OrderDoc>;
-  paymentBacks(
+  onPayment(
     ctx: Context<{ orderId: string; paymentId: string }>,
     outcome: PaymentOutcome,
-  ): Promise<boolean>;
+    decide: (s: SagaState, now: number) => Decision,
+  ): Promise<void>;
 }
 
 export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
@@ -197,34 +200,27 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
   events: {
     [PAYMENT_SUCCEEDED]: {
       params: paymentSucceeded.params.rule,
-      async handler(ctx: Context<PaymentSucceededEvent>) {
-        const { orderId, paymentId } = ctx.params;
-        if (!(await this.paymentBacks(ctx, "succeeded"))) return;
-        await this.saga.drive(
-          orderId,
-          (s, now) => onPaymentSucceeded(s, paymentId, now, this.timing()),
-          ctx,
+      handler(ctx: Context<PaymentSucceededEvent>) {
+        const { paymentId } = ctx.params;
+        return this.onPayment(ctx, "succeeded", (s, now) =>
+          onPaymentSucceeded(s, paymentId, now, this.timing()),
         );
       },
     },
     [PAYMENT_FAILED]: {
       params: paymentFailed.params.rule,
-      async handler(ctx: Context<PaymentFailedEvent>) {
-        const { orderId, paymentId } = ctx.params;
-        if (!(await this.paymentBacks(ctx, "failed"))) return;
-        await this.saga.drive(
-          orderId,
-          (s, now) => onPaymentFailed(s, paymentId, now, this.timing()),
-          ctx,
+      handler(ctx: Context<PaymentFailedEvent>) {
+        const { paymentId } = ctx.params;
+        return this.onPayment(ctx, "failed", (s, now) =>
+          onPaymentFailed(s, paymentId, now, this.timing()),
         );
       },
     },
     [PAYMENT_REFUNDED]: {
       params: paymentRefunded.params.rule,
-      async handler(ctx: Context<PaymentRefundedEvent>) {
-        const { orderId, paymentId } = ctx.params;
-        if (!(await this.paymentBacks(ctx, "refunded"))) return;
-        await this.saga.drive(orderId, (s) => onPaymentRefunded(s, paymentId), ctx);
+      handler(ctx: Context<PaymentRefundedEvent>) {
+        const { paymentId } = ctx.params;
+        return this.onPayment(ctx, "refunded", (s) => onPaymentRefunded(s, paymentId));
       },
     },
   },
@@ -259,26 +255,29 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
     },
 
     /**
-     * Whether payments recorded the payment a payment event announces, for this order and its
-     * amount (services/orders/payment-check.ts). The event itself proves nothing: any node on
+     * Drives the order on a payment event, if payments recorded that payment for this order and
+     * its amount (services/orders/payment-check.ts). The event itself proves nothing: any node on
      * the mesh can emit it. A redelivered or late event passes the same way as the first.
      */
-    async paymentBacks(
+    async onPayment(
       ctx: Context<{ orderId: string; paymentId: string }>,
       outcome: PaymentOutcome,
-    ): Promise<boolean> {
+      decide: (s: SagaState, now: number) => Decision,
+    ) {
       const { orderId } = ctx.params;
       const doc = await this.saga.load(orderId);
-      if (!doc) return false;
+      if (!doc) return;
       const record = await ctx.call<PaymentRecord | null, { orderId: string }>(PAYMENTS_LOOKUP, {
         orderId,
       });
       const why = unbackedPayment(outcome, ctx.params, doc, record);
-      if (why === null) return true;
+      if (why === null) {
+        await this.saga.drive(orderId, decide, ctx);
+        return;
+      }
       this.logger.warn(
         `Ignored ${ctx.eventName} for order ${orderId} from node ${ctx.nodeID}: ${why}.`,
       );
-      return false;
     },
   },
 

@@ -7,9 +7,10 @@
  * event may arrive again (the orders sweeper re-emits until it hears back), so each handler
  * first looks at the stored payment: a finished one has its outcome re-sent, never redone.
  *
- * The outcome event (`payment.succeeded/failed/refunded`) is recorded in the payment's outbox by
- * the same write as the outcome and removed once emitted (lib/outbox.ts); a periodic pass
- * re-sends what a crash left unsent.
+ * Each handler asks the state machine (services/payments/state-machine.ts) what the stored
+ * payment calls for; the ledger (services/payments/ledger.ts) applies it as a conditional write,
+ * the outcome's event in the payment's outbox by the same write; a periodic pass re-sends what a
+ * crash left unsent.
  *
  * A charge is recorded as `processing` before the provider is called. If this process dies
  * mid-charge, the record stays `processing`; once it is older than any charge could take
@@ -38,82 +39,34 @@ import {
   type ListParams,
   type Payment,
   type PaymentRecord,
-  type PaymentStatus,
 } from "../contracts/payments";
-import { dbMixin, type DbMethods, type DbVars, type Query, type Stored } from "../mixins/db.mixin";
-import {
-  OUTBOX_INDEX,
-  crashPoint,
-  deliver,
-  pendingEvent,
-  resendDue,
-  type OutboxFields,
-} from "../lib/outbox";
+import { dbMixin, type DbMethods, type DbVars, type Query } from "../mixins/db.mixin";
+import { OUTBOX_INDEX } from "../lib/outbox";
 import { createTestProvider, type ChargeResult, type PaymentProvider } from "./payments/provider";
 import { unbackedCancel, unbackedCharge } from "./payments/order-check";
-import { paymentEvent } from "./payments/events";
+import { Ledger, publicPayment, type Emitter, type PaymentDoc } from "./payments/ledger";
 import {
-  VOIDED,
-  announcement,
   chargeOutcome,
-  claim,
   onOrderCancelled,
   onOrderCreated,
   refundOutcome,
   startRefund,
-  type Outcome,
-  type PaymentWrite,
 } from "./payments/state-machine";
 
-interface PaymentDoc extends Stored, OutboxFields {
-  orderId: string;
-  userId: string;
-  amount: number;
-  currency: string;
-  status: PaymentStatus;
-  failureReason?: string;
-  /** Kept to resume a charge interrupted by a crash; a provider token, never card data. */
-  paymentToken?: string;
-  chargeId?: string;
-  refundId?: string;
-  /** The node that last worked on it (internal: shows how the work spread over replicas). */
-  nodeId: string;
-  /** Provider calls made for this payment; more than one only after a resumed crash. */
-  attempts: number;
-  /** When the current step was claimed (epoch ms); a step older than `staleMs` is resumed. */
-  claimedAt: number;
-  rev: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
 interface PaymentsVars extends DbVars<PaymentDoc> {
+  ledger: Ledger;
   provider: PaymentProvider;
   outboxTimer: NodeJS.Timeout | null;
   outboxPass: Promise<unknown> | null;
 }
 
-type Emitter = Pick<Context, "emit">;
 type Tracing = Pick<Context, "emit" | "startSpan" | "finishSpan">;
-type OrderEvent = OrderCreatedEvent | OrderCancelledEvent;
 
 interface PaymentsMethods extends DbMethods {
-  publicPayment(doc: PaymentDoc): Payment;
   staleMs(): number;
-  byOrder(orderId: string): Promise<PaymentDoc | null>;
-  insertPayment(
-    e: OrderEvent,
-    fields: Pick<PaymentDoc, "status" | "attempts"> & Partial<PaymentDoc>,
-  ): Promise<PaymentDoc | null>;
-  write(doc: PaymentDoc, w: PaymentWrite, inc?: Record<string, number>): Promise<boolean>;
-  claim(doc: PaymentDoc): Promise<PaymentDoc | null>;
-  voidPayment(e: OrderCancelledEvent, emitter: Emitter): Promise<PaymentDoc | null>;
   charge(doc: PaymentDoc, ctx: Tracing): Promise<PaymentDoc>;
   refund(doc: PaymentDoc, emitter: Emitter): Promise<void>;
-  record(doc: PaymentDoc, outcome: Outcome, emitter: Emitter): Promise<PaymentDoc | null>;
-  announce(doc: PaymentDoc, emitter: Emitter): Promise<void>;
-  emitEvent(event: string, doc: PaymentDoc, emitter: Emitter): Promise<void>;
-  orderBacks<E extends OrderEvent>(
+  orderBacks<E extends OrderCreatedEvent | OrderCancelledEvent>(
     ctx: Context<E>,
     check: (event: E, order: OrderRecord | null) => string | null,
   ): Promise<boolean>;
@@ -136,9 +89,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         const { page, pageSize, orderId } = ctx.params;
         const query: Query = { userId: ctx.meta.user!.id };
         if (orderId) query.orderId = orderId;
-        return this.store.findPage(query, ["-createdAt", "-_id"], page, pageSize, (d) =>
-          this.publicPayment(d),
-        );
+        return this.store.findPage(query, ["-createdAt", "-_id"], page, pageSize, publicPayment);
       },
     },
 
@@ -147,7 +98,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       visibility: "public",
       params: lookupParams.rule,
       async handler(ctx: Context<{ orderId: string }>): Promise<PaymentRecord | null> {
-        const doc = await this.byOrder(ctx.params.orderId);
+        const doc = await this.ledger.byOrder(ctx.params.orderId);
         if (!doc) return null;
         const { _id: id, orderId, amount, currency, status } = doc;
         return { id, orderId, amount, currency, status };
@@ -155,28 +106,22 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
     },
   },
 
-  // Each handler asks the state machine (services/payments/state-machine.ts) what the stored
-  // payment calls for, and applies it as a conditional write.
   events: {
     [ORDER_CREATED]: {
       params: orderCreated.params.rule,
       async handler(ctx: Context<OrderCreatedEvent>) {
         const e = ctx.params;
         if (!(await this.orderBacks(ctx, unbackedCharge))) return;
-        const inserted = await this.insertPayment(e, {
-          status: "processing",
-          paymentToken: e.paymentToken,
-          attempts: 1,
-        });
-        if (inserted) return void (await this.charge(inserted, ctx));
+        const started = await this.ledger.startCharge(e);
+        if (started) return void (await this.charge(started, ctx));
         // A redelivery: this order has its one payment already.
-        const existing = await this.byOrder(e.orderId);
+        const existing = await this.ledger.byOrder(e.orderId);
         if (!existing) return;
         switch (onOrderCreated(existing, Date.now(), this.staleMs())) {
           case "announce":
-            return this.announce(existing, ctx);
+            return this.ledger.announce(existing, ctx);
           case "resumeCharge": {
-            const claimed = await this.claim(existing);
+            const claimed = await this.ledger.claim(existing);
             if (claimed) await this.charge(claimed, ctx);
             return;
           }
@@ -191,18 +136,18 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       async handler(ctx: Context<OrderCancelledEvent>) {
         const e = ctx.params;
         if (!(await this.orderBacks(ctx, unbackedCancel))) return;
-        let doc = await this.byOrder(e.orderId);
+        let doc = await this.ledger.byOrder(e.orderId);
         let step = onOrderCancelled(doc, Date.now(), this.staleMs());
         if (step === "void") {
           // null: this handler took the slot and announced it.
-          doc = await this.voidPayment(e, ctx);
+          doc = await this.ledger.voidPayment(e, ctx);
           if (!doc) return;
           step = onOrderCancelled(doc, Date.now(), this.staleMs());
         }
         if (step === "resumeCharge" && doc) {
           // Only a charge abandoned by a dead process is finished here; one under way is
           // awaited (orders hears payment.succeeded and asks again).
-          const claimed = await this.claim(doc);
+          const claimed = await this.ledger.claim(doc);
           if (!claimed) return;
           doc = await this.charge(claimed, ctx);
           step = onOrderCancelled(doc, Date.now(), this.staleMs());
@@ -211,16 +156,16 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         switch (step) {
           case "refund": {
             const started = startRefund(doc, Date.now());
-            if (started && (await this.write(doc, started))) await this.refund(doc, ctx);
+            if (started && (await this.ledger.write(doc, started))) await this.refund(doc, ctx);
             return;
           }
           case "resumeRefund": {
-            const claimed = await this.claim(doc);
+            const claimed = await this.ledger.claim(doc);
             if (claimed) await this.refund(claimed, ctx);
             return;
           }
           case "announce":
-            return this.announce(doc, ctx);
+            return this.ledger.announce(doc, ctx);
           default:
             return;
         }
@@ -229,91 +174,10 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
   },
 
   methods: {
-    publicPayment(doc: PaymentDoc): Payment {
-      const p: Payment = {
-        id: doc._id,
-        orderId: doc.orderId,
-        userId: doc.userId,
-        amount: doc.amount,
-        currency: doc.currency,
-        status: doc.status,
-        createdAt: doc.createdAt,
-      };
-      if (doc.failureReason) p.failureReason = doc.failureReason;
-      return p;
-    },
-
     /** Longer than any provider call may take (the slow test card included) plus a step. */
     staleMs(): number {
       const cfg = config();
       return cfg.payments.slowMs + cfg.orders.stepDeadlineMs;
-    },
-
-    async byOrder(orderId: string): Promise<PaymentDoc | null> {
-      return this.store.findOne({ orderId });
-    },
-
-    /** The order's one payment, inserted; `null` when the order has one already (unique index). */
-    async insertPayment(e, fields) {
-      const now = Date.now();
-      const iso = new Date(now).toISOString();
-      try {
-        return await this.store.insert({
-          orderId: e.orderId,
-          userId: e.userId,
-          amount: e.amount,
-          currency: e.currency,
-          nodeId: this.broker.nodeID,
-          claimedAt: now,
-          rev: 0,
-          createdAt: iso,
-          updatedAt: iso,
-          ...fields,
-        });
-      } catch (err) {
-        if (!this.store.isDuplicateKeyError(err)) throw err;
-        return null;
-      }
-    },
-
-    /** Applies a write of the state machine where the payment still matches; whether it did. */
-    async write(doc, w, inc = {}) {
-      const changed = await this.store.updateWhere(
-        { _id: doc._id, ...w.expect },
-        { $set: { ...w.set, nodeId: this.broker.nodeID }, $inc: { rev: 1, ...inc } },
-      );
-      return changed > 0;
-    },
-
-    /** Takes over a stale step; `null` if it is not stale or another replica took it first. */
-    async claim(doc: PaymentDoc): Promise<PaymentDoc | null> {
-      const now = Date.now();
-      const w = claim(doc, now, this.staleMs());
-      if (!w || !(await this.write(doc, w, { attempts: 1 }))) return null;
-      this.logger.warn(`Resuming the stale ${doc.status} payment of order ${doc.orderId}.`);
-      return { ...doc, claimedAt: now, nodeId: this.broker.nodeID, attempts: doc.attempts + 1 };
-    },
-
-    /**
-     * Not charged yet: takes the order's one payment slot as `failed`, so an order.created still
-     * on its way can never charge a cancelled order, and announces it. When another handler took
-     * the slot first, resolves to that payment; `null` once this one announced its own.
-     */
-    async voidPayment(e: OrderCancelledEvent, emitter: Emitter): Promise<PaymentDoc | null> {
-      const owed = pendingEvent(VOIDED.event, Date.now());
-      const inserted = await this.insertPayment(e, {
-        status: VOIDED.status,
-        failureReason: VOIDED.failureReason,
-        attempts: 0,
-        outbox: [owed.entry],
-        ...owed.set,
-      });
-      if (!inserted) return this.byOrder(e.orderId);
-      crashPoint(VOIDED.event);
-      await deliver(this.store, inserted._id, [owed.entry], (entry) =>
-        this.emitEvent(entry.event, inserted, emitter),
-      );
-      return null;
     },
 
     async charge(doc: PaymentDoc, ctx: Tracing): Promise<PaymentDoc> {
@@ -339,14 +203,14 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       span.addTags({ outcome: result.ok ? "succeeded" : result.reason });
       if (!result.ok) span.setError(new PaymentDeclinedError(result.reason));
       ctx.finishSpan(span);
-      const recorded = await this.record(doc, chargeOutcome(result), ctx);
+      const recorded = await this.ledger.record(doc, chargeOutcome(result), ctx);
       if (recorded) {
         countDomain(this.broker, "payments", { outcome: result.ok ? "succeeded" : result.reason });
         return recorded;
       }
       // Another handler recorded it first: the stored outcome is the one announced.
-      const stored = (await this.byOrder(doc.orderId)) ?? doc;
-      await this.announce(stored, ctx);
+      const stored = (await this.ledger.byOrder(doc.orderId)) ?? doc;
+      await this.ledger.announce(stored, ctx);
       return stored;
     },
 
@@ -356,36 +220,12 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         chargeId: doc.chargeId ?? "",
         amount: doc.amount,
       });
-      if (await this.record(doc, refundOutcome(refundId), emitter)) {
+      if (await this.ledger.record(doc, refundOutcome(refundId), emitter)) {
         countDomain(this.broker, "payments", { outcome: "refunded" });
         return;
       }
-      const stored = await this.byOrder(doc.orderId);
-      if (stored) await this.announce(stored, emitter);
-    },
-
-    /**
-     * Records a final outcome where the payment is still in the outcome's expected state, with
-     * its event in the outbox by the same write, then emits it. `null` when the payment moved on.
-     */
-    async record(doc, outcome, emitter) {
-      const now = Date.now();
-      const owed = pendingEvent(outcome.event, now);
-      const changed = await this.store.updateWhere(
-        { _id: doc._id, status: outcome.expect.status },
-        {
-          $set: { ...outcome.set, ...owed.set, updatedAt: new Date(now).toISOString() },
-          $push: owed.push,
-          $inc: { rev: 1 },
-        },
-      );
-      if (changed === 0) return null;
-      crashPoint(outcome.event);
-      const stored = (await this.byOrder(doc.orderId)) ?? { ...doc, ...outcome.set };
-      await deliver(this.store, doc._id, [owed.entry], (e) =>
-        this.emitEvent(e.event, stored, emitter),
-      );
-      return stored;
+      const stored = await this.ledger.byOrder(doc.orderId);
+      if (stored) await this.ledger.announce(stored, emitter);
     },
 
     /**
@@ -393,7 +233,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
      * (services/payments/order-check.ts). The event itself proves nothing: any node on the mesh
      * can emit it, and a charge or a refund moves money.
      */
-    async orderBacks<E extends OrderEvent>(
+    async orderBacks<E extends OrderCreatedEvent | OrderCancelledEvent>(
       ctx: Context<E>,
       check: (event: E, order: OrderRecord | null) => string | null,
     ): Promise<boolean> {
@@ -407,22 +247,17 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       );
       return false;
     },
-
-    /** Re-sends the event of a payment's final state; in-flight states have none yet. */
-    async announce(doc: PaymentDoc, emitter: Emitter): Promise<void> {
-      const event = announcement(doc.status);
-      if (event) await this.emitEvent(event, doc, emitter);
-    },
-
-    async emitEvent(event: string, doc: PaymentDoc, emitter: Emitter): Promise<void> {
-      const payload = paymentEvent(event, doc);
-      if (payload) await emitter.emit(event, payload);
-    },
   },
 
   created() {
     const { slowMs, chargeLog } = config().payments;
     this.provider = createTestProvider({ slowMs, chargeLog });
+    this.ledger = new Ledger({
+      store: this.store,
+      nodeId: this.broker.nodeID,
+      staleMs: () => this.staleMs(),
+      log: this.logger,
+    });
   },
 
   // The outbox pass runs as often as the orders sweeper (SWEEPER_INTERVAL_MS).
@@ -430,11 +265,8 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
     this.outboxPass = null;
     this.outboxTimer = setInterval(() => {
       if (this.outboxPass) return;
-      this.outboxPass = resendDue(
-        this.store,
-        (doc, e) => this.emitEvent(e.event, doc, this.broker),
-        (message) => this.logger.info(message),
-      )
+      this.outboxPass = this.ledger
+        .resendDue(this.broker)
         .catch((err: unknown) => this.logger.error("Outbox pass failed:", err))
         .finally(() => {
           this.outboxPass = null;

@@ -51,13 +51,9 @@ describe("payment state machine", () => {
 
     it("waits for a charge or refund under way; resumes one left stale", () => {
       expect(onOrderCancelled(payment("processing", 1), NOW, STALE_MS)).toBe("wait");
-      expect(onOrderCancelled(payment("processing", STALE_MS), NOW, STALE_MS)).toBe(
-        "resumeCharge",
-      );
+      expect(onOrderCancelled(payment("processing", STALE_MS), NOW, STALE_MS)).toBe("resumeCharge");
       expect(onOrderCancelled(payment("refunding", 1), NOW, STALE_MS)).toBe("wait");
-      expect(onOrderCancelled(payment("refunding", STALE_MS), NOW, STALE_MS)).toBe(
-        "resumeRefund",
-      );
+      expect(onOrderCancelled(payment("refunding", STALE_MS), NOW, STALE_MS)).toBe("resumeRefund");
     });
 
     it("re-announces a final payment: a failed one is not refunded, a refunded one not twice", () => {
