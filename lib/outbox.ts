@@ -11,7 +11,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { config } from "./config";
-import type { Doc, Store } from "../mixins/db.mixin";
+import type { Store, Stored } from "../mixins/db.mixin";
 
 export interface OutboxEntry {
   id: string;
@@ -54,7 +54,7 @@ export function crashPoint(event: string): void {
  * pending. An emit that throws leaves its entry (and the rest) for the periodic pass.
  */
 export async function deliver(
-  store: Store,
+  store: Pick<Store<Stored>, "updateWhere">,
   docId: string,
   entries: OutboxEntry[],
   emit: (entry: OutboxEntry) => Promise<void>,
@@ -76,9 +76,9 @@ export async function deliver(
  * passed, a bounded batch. Each document is claimed by moving `outboxDue` with a conditional
  * update, so of several replicas only one re-sends it. Resolves to how many entries it re-sent.
  */
-export async function resendDue(
-  store: Store,
-  emit: (doc: Doc, entry: OutboxEntry) => Promise<void>,
+export async function resendDue<TDoc extends Stored & OutboxFields>(
+  store: Pick<Store<TDoc>, "find" | "updateWhere">,
+  emit: (doc: TDoc, entry: OutboxEntry) => Promise<void>,
   log: (message: string) => void,
   limit = 100,
 ): Promise<number> {
@@ -96,7 +96,7 @@ export async function resendDue(
       { $set: { outboxDue: now + graceMs } },
     );
     if (claimed === 0) continue;
-    const entries = ((doc as OutboxFields).outbox ?? []).filter((e) => e.at <= now - graceMs);
+    const entries = (doc.outbox ?? []).filter((e) => e.at <= now - graceMs);
     for (const e of entries) log(`Re-sending ${e.event} of ${doc._id} from the outbox.`);
     await deliver(store, doc._id, entries, (e) => emit(doc, e));
     resent += entries.length;

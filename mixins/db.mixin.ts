@@ -24,7 +24,12 @@ import { config } from "../lib/config";
 import { defineMixin } from "../lib/define-service";
 import { pageOf, type Page } from "../lib/paging";
 
-export type Doc = Record<string, unknown> & { _id: string };
+/** What every stored document has: its id (see above). */
+export interface Stored {
+  _id: string;
+}
+/** A document whose service has not declared its shape. */
+export type Doc = Record<string, unknown> & Stored;
 export type Query = Record<string, unknown>;
 
 export interface IndexSpec {
@@ -40,14 +45,17 @@ export interface FindOptions {
   offset?: number;
 }
 
-/** A typed view of the adapter: the operations services use, identical on both adapters. */
-export interface Store {
+/**
+ * A typed view of the adapter: the operations services use, identical on both adapters. `TDoc`
+ * is the shape of the collection's documents as its owning service declares it.
+ */
+export interface Store<TDoc extends Stored = Doc> {
   kind: "mongo" | "nedb";
   newId(): string;
-  insert(doc: Record<string, unknown>): Promise<Doc>;
-  findById(id: string): Promise<Doc | null>;
-  findOne(query: Query): Promise<Doc | null>;
-  find(opts: FindOptions): Promise<Doc[]>;
+  insert(doc: Omit<TDoc, "_id">): Promise<TDoc>;
+  findById(id: string): Promise<TDoc | null>;
+  findOne(query: Query): Promise<TDoc | null>;
+  find(opts: FindOptions): Promise<TDoc[]>;
   count(query?: Query): Promise<number>;
   /** One page of `query` in `sort` order, mapped to public entities: what every list serves. */
   findPage<T>(
@@ -55,7 +63,7 @@ export interface Store {
     sort: string[],
     page: number,
     pageSize: number,
-    toPublic: (doc: Doc) => T,
+    toPublic: (doc: TDoc) => T,
   ): Promise<Page<T>>;
   /**
    * One atomic update of every document matching `query`; resolves to how many changed. Give
@@ -68,11 +76,11 @@ export interface Store {
   ping(): Promise<void>;
 }
 
-export interface DbMixinOptions {
+export interface DbMixinOptions<TDoc extends Stored = Doc> {
   collection: string;
   indexes?: IndexSpec[];
   /** Documents inserted when the collection is empty at start (the demo catalog). */
-  seed?: () => Record<string, unknown>[];
+  seed?: () => Array<Omit<TDoc, "_id">>;
 }
 
 /** The methods the mixin adds to a service. */
@@ -83,11 +91,11 @@ export interface DbMethods {
 }
 
 /** The instance fields the mixin adds to a service. */
-export interface DbVars {
-  store: Store;
+export interface DbVars<TDoc extends Stored = Doc> {
+  store: Store<TDoc>;
 }
 
-type MixinThis = Service & DbMethods & DbVars & { adapter: AdapterWithRaw };
+type MixinThis = Service & DbMethods & DbVars<Stored> & { adapter: AdapterWithRaw };
 
 interface MongoishError {
   code?: number;
@@ -137,7 +145,15 @@ function oneAtATime<T>(key: string | null, task: () => Promise<T>): Promise<T> {
   return run;
 }
 
-function storeFor(adapter: AdapterWithRaw, kind: Store["kind"], collection: string): Store {
+/**
+ * The Store over an adapter. The adapters return untyped documents: this is the one place they
+ * are taken to be the collection's `TDoc` (every write goes through the owning service's Store).
+ */
+function storeFor<TDoc extends Stored>(
+  adapter: AdapterWithRaw,
+  kind: Store["kind"],
+  collection: string,
+): Store<TDoc> {
   const docKey = (id: unknown) =>
     kind === "mongo" && typeof id === "string" ? `${collection}:${id}` : null;
   return {
@@ -150,14 +166,14 @@ function storeFor(adapter: AdapterWithRaw, kind: Store["kind"], collection: stri
     async insert(doc) {
       const withId = { _id: randomUUID(), ...doc };
       await adapter.insert(withId);
-      return withId as Doc;
+      return withId as TDoc;
     },
     async findById(id) {
       if (typeof id !== "string") return null;
-      return ((await adapter.findOne({ _id: id })) as Doc | null) ?? null;
+      return ((await adapter.findOne({ _id: id })) as TDoc | null) ?? null;
     },
     async findOne(query) {
-      return ((await adapter.findOne(query)) as Doc | null) ?? null;
+      return ((await adapter.findOne(query)) as TDoc | null) ?? null;
     },
     async find(opts) {
       // moleculer-db's FilterOptions type omits `sort`, which both adapters honour.
@@ -167,7 +183,7 @@ function storeFor(adapter: AdapterWithRaw, kind: Store["kind"], collection: stri
         limit: opts.limit,
         offset: opts.offset,
       };
-      return (await adapter.find(filters as Parameters<DbAdapter["find"]>[0])) as Doc[];
+      return (await adapter.find(filters as Parameters<DbAdapter["find"]>[0])) as TDoc[];
     },
     async findPage(query, sort, page, pageSize, toPublic) {
       const [docs, total] = await Promise.all([
@@ -209,11 +225,11 @@ async function ensureIndexes(adapter: AdapterWithRaw, kind: Store["kind"], index
  * adapter on the same database, the same Store, the same indexes on connect. The owner
  * disconnects it when it stops.
  */
-export async function openStore(
+export async function openStore<TDoc extends Stored = Doc>(
   owner: Service,
   collection: string,
   indexes: IndexSpec[],
-): Promise<{ store: Store; close(): Promise<void> }> {
+): Promise<{ store: Store<TDoc>; close(): Promise<void> }> {
   const adapter = makeAdapter(collection) as AdapterWithRaw;
   // The Mongo adapter names its collection after its service's schema.
   adapter.init(owner.broker, {
@@ -224,17 +240,20 @@ export async function openStore(
   const kind: Store["kind"] = config().mongoUri ? "mongo" : "nedb";
   await ensureIndexes(adapter, kind, indexes);
   return {
-    store: storeFor(adapter, kind, collection),
+    store: storeFor<TDoc>(adapter, kind, collection),
     close: async () => {
       await adapter.disconnect();
     },
   };
 }
 
-export function dbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
+/** `TDoc`: the shape of the collection's documents; the service's `this.store` is a `Store<TDoc>`. */
+export function dbMixin<TDoc extends Stored = Doc>(
+  opts: DbMixinOptions<TDoc>,
+): Partial<ServiceSchema> {
   const cacheCleanEvent = `cache.clean.${opts.collection}`;
 
-  return defineMixin<ServiceSettingSchema, DbMethods, DbVars & { adapter: AdapterWithRaw }>({
+  return defineMixin<ServiceSettingSchema, DbMethods, DbVars<TDoc> & { adapter: AdapterWithRaw }>({
     mixins: [DbService as unknown as Partial<ServiceSchema>],
     collection: opts.collection,
 
@@ -286,11 +305,15 @@ export function dbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
       },
     },
 
-    created(this: MixinThis) {
-      this.store = storeFor(this.adapter, config().mongoUri ? "mongo" : "nedb", opts.collection);
+    created(this: Service & DbVars<TDoc> & { adapter: AdapterWithRaw }) {
+      this.store = storeFor<TDoc>(
+        this.adapter,
+        config().mongoUri ? "mongo" : "nedb",
+        opts.collection,
+      );
     },
 
-    async afterConnected(this: MixinThis) {
+    async afterConnected(this: Service & DbVars<TDoc> & { adapter: AdapterWithRaw }) {
       await ensureIndexes(this.adapter, this.store.kind, opts.indexes ?? []);
       if (opts.seed && config().seedDemoData && (await this.store.count()) === 0) {
         for (const doc of opts.seed()) {

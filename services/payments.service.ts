@@ -7,9 +7,10 @@
  * event may arrive again (the orders sweeper re-emits until it hears back), so each handler
  * first looks at the stored payment: a finished one has its outcome re-sent, never redone.
  *
- * The outcome event (`payment.succeeded/failed/refunded`) is recorded in the payment's outbox by
- * the same write as the outcome and removed once emitted (lib/outbox.ts); a periodic pass
- * re-sends what a crash left unsent.
+ * Each handler asks the state machine (services/payments/state-machine.ts) what the stored
+ * payment calls for; the ledger (services/payments/ledger.ts) applies it as a conditional write,
+ * the outcome's event in the payment's outbox by the same write; a periodic pass re-sends what a
+ * crash left unsent.
  *
  * A charge is recorded as `processing` before the provider is called. If this process dies
  * mid-charge, the record stays `processing`; once it is older than any charge could take
@@ -34,86 +35,37 @@ import {
   type OrderRecord,
 } from "../contracts/orders";
 import {
-  PAYMENT_FAILED,
-  PAYMENT_REFUNDED,
-  PAYMENT_SUCCEEDED,
   listParams,
-  paymentFailed,
-  paymentRefunded,
-  paymentSucceeded,
   type ListParams,
   type Payment,
-  type PaymentFailedEvent,
   type PaymentRecord,
-  type PaymentRefundedEvent,
-  type PaymentStatus,
-  type PaymentSucceededEvent,
 } from "../contracts/payments";
-import { dbMixin, type DbMethods, type DbVars, type Doc, type Query } from "../mixins/db.mixin";
-import {
-  OUTBOX_INDEX,
-  crashPoint,
-  deliver,
-  pendingEvent,
-  resendDue,
-  type OutboxFields,
-} from "../lib/outbox";
+import { dbMixin, type DbMethods, type DbVars, type Query } from "../mixins/db.mixin";
+import { OUTBOX_INDEX } from "../lib/outbox";
 import { createTestProvider, type ChargeResult, type PaymentProvider } from "./payments/provider";
 import { unbackedCancel, unbackedCharge } from "./payments/order-check";
+import { Ledger, publicPayment, type Emitter, type PaymentDoc } from "./payments/ledger";
+import {
+  chargeOutcome,
+  onOrderCancelled,
+  onOrderCreated,
+  refundOutcome,
+  startRefund,
+} from "./payments/state-machine";
 
-/** The event each final status announces. */
-const EVENT_OF_STATUS: Partial<Record<PaymentStatus, string>> = {
-  succeeded: PAYMENT_SUCCEEDED,
-  failed: PAYMENT_FAILED,
-  refunded: PAYMENT_REFUNDED,
-};
-
-interface PaymentDoc extends Doc, OutboxFields {
-  orderId: string;
-  userId: string;
-  amount: number;
-  currency: string;
-  status: PaymentStatus;
-  failureReason?: string;
-  /** Kept to resume a charge interrupted by a crash; a provider token, never card data. */
-  paymentToken?: string;
-  chargeId?: string;
-  refundId?: string;
-  /** The node that last worked on it (internal: shows how the work spread over replicas). */
-  nodeId: string;
-  /** Provider calls made for this payment; more than one only after a resumed crash. */
-  attempts: number;
-  /** When the current step was claimed (epoch ms); a step older than `staleMs` is resumed. */
-  claimedAt: number;
-  rev: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-interface PaymentsVars extends DbVars {
+interface PaymentsVars extends DbVars<PaymentDoc> {
+  ledger: Ledger;
   provider: PaymentProvider;
   outboxTimer: NodeJS.Timeout | null;
   outboxPass: Promise<unknown> | null;
 }
 
-type Emitter = Pick<Context, "emit">;
 type Tracing = Pick<Context, "emit" | "startSpan" | "finishSpan">;
 
 interface PaymentsMethods extends DbMethods {
-  publicPayment(doc: PaymentDoc): Payment;
   staleMs(): number;
-  byOrder(orderId: string): Promise<PaymentDoc | null>;
-  claim(doc: PaymentDoc): Promise<PaymentDoc | null>;
   charge(doc: PaymentDoc, ctx: Tracing): Promise<PaymentDoc>;
   refund(doc: PaymentDoc, emitter: Emitter): Promise<void>;
-  announce(doc: PaymentDoc, emitter: Emitter): Promise<void>;
-  emitEvent(event: string, doc: PaymentDoc, emitter: Emitter): Promise<void>;
-  record(
-    doc: PaymentDoc,
-    status: PaymentStatus,
-    set: Record<string, unknown>,
-    emitter: Emitter,
-  ): Promise<PaymentDoc | null>;
   orderBacks<E extends OrderCreatedEvent | OrderCancelledEvent>(
     ctx: Context<E>,
     check: (event: E, order: OrderRecord | null) => string | null,
@@ -123,7 +75,7 @@ interface PaymentsMethods extends DbMethods {
 export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars>({
   name: "payments",
   mixins: [
-    dbMixin({
+    dbMixin<PaymentDoc>({
       collection: "payments",
       indexes: [{ field: "orderId", unique: true }, { field: "userId" }, OUTBOX_INDEX],
     }),
@@ -137,9 +89,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         const { page, pageSize, orderId } = ctx.params;
         const query: Query = { userId: ctx.meta.user!.id };
         if (orderId) query.orderId = orderId;
-        return this.store.findPage(query, ["-createdAt", "-_id"], page, pageSize, (d) =>
-          this.publicPayment(d as PaymentDoc),
-        );
+        return this.store.findPage(query, ["-createdAt", "-_id"], page, pageSize, publicPayment);
       },
     },
 
@@ -148,7 +98,7 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       visibility: "public",
       params: lookupParams.rule,
       async handler(ctx: Context<{ orderId: string }>): Promise<PaymentRecord | null> {
-        const doc = await this.byOrder(ctx.params.orderId);
+        const doc = await this.ledger.byOrder(ctx.params.orderId);
         if (!doc) return null;
         const { _id: id, orderId, amount, currency, status } = doc;
         return { id, orderId, amount, currency, status };
@@ -162,35 +112,22 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       async handler(ctx: Context<OrderCreatedEvent>) {
         const e = ctx.params;
         if (!(await this.orderBacks(ctx, unbackedCharge))) return;
-        const now = Date.now();
-        const iso = new Date(now).toISOString();
-        let doc: PaymentDoc;
-        try {
-          doc = (await this.store.insert({
-            orderId: e.orderId,
-            userId: e.userId,
-            amount: e.amount,
-            currency: e.currency,
-            status: "processing",
-            paymentToken: e.paymentToken,
-            nodeId: this.broker.nodeID,
-            attempts: 1,
-            claimedAt: now,
-            rev: 0,
-            createdAt: iso,
-            updatedAt: iso,
-          })) as PaymentDoc;
-        } catch (err) {
-          if (!this.store.isDuplicateKeyError(err)) throw err;
-          // A redelivery: this order has its one payment already.
-          const existing = await this.byOrder(e.orderId);
-          if (!existing) return;
-          if (existing.status !== "processing") return this.announce(existing, ctx);
-          const claimed = await this.claim(existing);
-          if (!claimed) return; // still being charged by its first handler
-          doc = claimed;
+        const started = await this.ledger.startCharge(e);
+        if (started) return void (await this.charge(started, ctx));
+        // A redelivery: this order has its one payment already.
+        const existing = await this.ledger.byOrder(e.orderId);
+        if (!existing) return;
+        switch (onOrderCreated(existing, Date.now(), this.staleMs())) {
+          case "announce":
+            return this.ledger.announce(existing, ctx);
+          case "resumeCharge": {
+            const claimed = await this.ledger.claim(existing);
+            if (claimed) await this.charge(claimed, ctx);
+            return;
+          }
+          default:
+            return; // still being charged by its first handler
         }
-        await this.charge(doc, ctx);
       },
     },
 
@@ -199,108 +136,48 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       async handler(ctx: Context<OrderCancelledEvent>) {
         const e = ctx.params;
         if (!(await this.orderBacks(ctx, unbackedCancel))) return;
-        let doc = await this.byOrder(e.orderId);
-        if (!doc) {
-          // Not charged yet: take the order's one payment slot as `failed`, so an order.created
-          // still on its way can never charge a cancelled order.
-          const now = Date.now();
-          const iso = new Date(now).toISOString();
-          const owed = pendingEvent(PAYMENT_FAILED, now);
-          try {
-            doc = (await this.store.insert({
-              orderId: e.orderId,
-              userId: e.userId,
-              amount: e.amount,
-              currency: e.currency,
-              status: "failed",
-              failureReason: "order_cancelled",
-              nodeId: this.broker.nodeID,
-              attempts: 0,
-              claimedAt: now,
-              rev: 0,
-              createdAt: iso,
-              updatedAt: iso,
-              outbox: [owed.entry],
-              ...owed.set,
-            })) as PaymentDoc;
-          } catch (err) {
-            if (!this.store.isDuplicateKeyError(err)) throw err;
-            doc = await this.byOrder(e.orderId);
-            if (!doc) return;
-          }
-          // This handler wrote the slot: its payment.failed is the state change's event.
-          if (doc.outbox?.some((o) => o.id === owed.entry.id)) {
-            crashPoint(PAYMENT_FAILED);
-            const inserted = doc;
-            return deliver(this.store, doc._id, [owed.entry], (entry) =>
-              this.emitEvent(entry.event, inserted, ctx),
-            );
-          }
+        let doc = await this.ledger.byOrder(e.orderId);
+        let step = onOrderCancelled(doc, Date.now(), this.staleMs());
+        if (step === "void") {
+          // null: this handler took the slot and announced it.
+          doc = await this.ledger.voidPayment(e, ctx);
+          if (!doc) return;
+          step = onOrderCancelled(doc, Date.now(), this.staleMs());
         }
-        if (doc.status === "processing") {
-          // Its charge is under way: orders hears payment.succeeded and asks again. Only a
-          // charge abandoned by a dead process is resumed here.
-          const claimed = await this.claim(doc);
+        if (step === "resumeCharge" && doc) {
+          // Only a charge abandoned by a dead process is finished here; one under way is
+          // awaited (orders hears payment.succeeded and asks again).
+          const claimed = await this.ledger.claim(doc);
           if (!claimed) return;
           doc = await this.charge(claimed, ctx);
+          step = onOrderCancelled(doc, Date.now(), this.staleMs());
         }
-        if (doc.status === "succeeded") {
-          const changed = await this.store.updateWhere(
-            { _id: doc._id, status: "succeeded" },
-            {
-              $set: { status: "refunding", claimedAt: Date.now(), nodeId: this.broker.nodeID },
-              $inc: { rev: 1 },
-            },
-          );
-          if (changed === 0) return;
-          return this.refund(doc, ctx);
+        if (!doc) return;
+        switch (step) {
+          case "refund": {
+            const started = startRefund(doc, Date.now());
+            if (started && (await this.ledger.write(doc, started))) await this.refund(doc, ctx);
+            return;
+          }
+          case "resumeRefund": {
+            const claimed = await this.ledger.claim(doc);
+            if (claimed) await this.refund(claimed, ctx);
+            return;
+          }
+          case "announce":
+            return this.ledger.announce(doc, ctx);
+          default:
+            return;
         }
-        if (doc.status === "refunding") {
-          const claimed = await this.claim(doc);
-          if (claimed) await this.refund(claimed, ctx);
-          return;
-        }
-        await this.announce(doc, ctx);
       },
     },
   },
 
   methods: {
-    publicPayment(doc: PaymentDoc): Payment {
-      const p: Payment = {
-        id: doc._id,
-        orderId: doc.orderId,
-        userId: doc.userId,
-        amount: doc.amount,
-        currency: doc.currency,
-        status: doc.status,
-        createdAt: doc.createdAt,
-      };
-      if (doc.failureReason) p.failureReason = doc.failureReason;
-      return p;
-    },
-
     /** Longer than any provider call may take (the slow test card included) plus a step. */
     staleMs(): number {
       const cfg = config();
       return cfg.payments.slowMs + cfg.orders.stepDeadlineMs;
-    },
-
-    async byOrder(orderId: string): Promise<PaymentDoc | null> {
-      return (await this.store.findOne({ orderId })) as PaymentDoc | null;
-    },
-
-    /** Takes over a stale step; `null` if it is not stale or another replica took it first. */
-    async claim(doc: PaymentDoc): Promise<PaymentDoc | null> {
-      const now = Date.now();
-      if (now - doc.claimedAt < this.staleMs()) return null;
-      const changed = await this.store.updateWhere(
-        { _id: doc._id, status: doc.status, claimedAt: doc.claimedAt },
-        { $set: { claimedAt: now, nodeId: this.broker.nodeID }, $inc: { attempts: 1, rev: 1 } },
-      );
-      if (changed === 0) return null;
-      this.logger.warn(`Resuming the stale ${doc.status} payment of order ${doc.orderId}.`);
-      return { ...doc, claimedAt: now, nodeId: this.broker.nodeID, attempts: doc.attempts + 1 };
     },
 
     async charge(doc: PaymentDoc, ctx: Tracing): Promise<PaymentDoc> {
@@ -326,17 +203,14 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       span.addTags({ outcome: result.ok ? "succeeded" : result.reason });
       if (!result.ok) span.setError(new PaymentDeclinedError(result.reason));
       ctx.finishSpan(span);
-      const set: Record<string, unknown> = result.ok
-        ? { status: "succeeded", chargeId: result.chargeId }
-        : { status: "failed", failureReason: result.reason };
-      const recorded = await this.record(doc, "processing", set, ctx);
+      const recorded = await this.ledger.record(doc, chargeOutcome(result), ctx);
       if (recorded) {
         countDomain(this.broker, "payments", { outcome: result.ok ? "succeeded" : result.reason });
         return recorded;
       }
       // Another handler recorded it first: the stored outcome is the one announced.
-      const stored = (await this.byOrder(doc.orderId)) ?? doc;
-      await this.announce(stored, ctx);
+      const stored = (await this.ledger.byOrder(doc.orderId)) ?? doc;
+      await this.ledger.announce(stored, ctx);
       return stored;
     },
 
@@ -346,44 +220,12 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
         chargeId: doc.chargeId ?? "",
         amount: doc.amount,
       });
-      const recorded = await this.record(
-        doc,
-        "refunding",
-        { status: "refunded", refundId },
-        emitter,
-      );
-      if (recorded) {
+      if (await this.ledger.record(doc, refundOutcome(refundId), emitter)) {
         countDomain(this.broker, "payments", { outcome: "refunded" });
         return;
       }
-      const stored = await this.byOrder(doc.orderId);
-      if (stored) await this.announce(stored, emitter);
-    },
-
-    /**
-     * Records a final outcome (`set.status`) where the payment is still `status`, with its
-     * event in the outbox by the same write, then emits it. `null` when the payment moved on.
-     */
-    async record(doc, status, set, emitter) {
-      const now = Date.now();
-      const event = EVENT_OF_STATUS[set.status as PaymentStatus];
-      if (!event) throw new Error(`No event for a payment ${String(set.status)}`);
-      const owed = pendingEvent(event, now);
-      const changed = await this.store.updateWhere(
-        { _id: doc._id, status },
-        {
-          $set: { ...set, ...owed.set, updatedAt: new Date(now).toISOString() },
-          $push: owed.push,
-          $inc: { rev: 1 },
-        },
-      );
-      if (changed === 0) return null;
-      crashPoint(event);
-      const stored = (await this.byOrder(doc.orderId)) ?? { ...doc, ...set };
-      await deliver(this.store, doc._id, [owed.entry], (e) =>
-        this.emitEvent(e.event, stored, emitter),
-      );
-      return stored;
+      const stored = await this.ledger.byOrder(doc.orderId);
+      if (stored) await this.ledger.announce(stored, emitter);
     },
 
     /**
@@ -405,51 +247,17 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
       );
       return false;
     },
-
-    /** Re-sends the event of a payment's final state; in-flight states have none yet. */
-    async announce(doc: PaymentDoc, emitter: Emitter): Promise<void> {
-      const event = EVENT_OF_STATUS[doc.status];
-      if (event) await this.emitEvent(event, doc, emitter);
-    },
-
-    async emitEvent(event: string, doc: PaymentDoc, emitter: Emitter): Promise<void> {
-      const base = { paymentId: doc._id, orderId: doc.orderId, userId: doc.userId };
-      switch (event) {
-        case PAYMENT_SUCCEEDED: {
-          const payload: PaymentSucceededEvent = {
-            ...base,
-            eventId: paymentSucceeded.eventId(doc._id),
-            amount: doc.amount,
-            currency: doc.currency,
-          };
-          return emitter.emit(PAYMENT_SUCCEEDED, payload);
-        }
-        case PAYMENT_FAILED: {
-          const payload: PaymentFailedEvent = {
-            ...base,
-            eventId: paymentFailed.eventId(doc._id),
-            reason: doc.failureReason ?? "failed",
-          };
-          return emitter.emit(PAYMENT_FAILED, payload);
-        }
-        case PAYMENT_REFUNDED: {
-          const payload: PaymentRefundedEvent = {
-            ...base,
-            eventId: paymentRefunded.eventId(doc._id),
-            amount: doc.amount,
-            currency: doc.currency,
-          };
-          return emitter.emit(PAYMENT_REFUNDED, payload);
-        }
-        default:
-          return;
-      }
-    },
   },
 
   created() {
     const { slowMs, chargeLog } = config().payments;
     this.provider = createTestProvider({ slowMs, chargeLog });
+    this.ledger = new Ledger({
+      store: this.store,
+      nodeId: this.broker.nodeID,
+      staleMs: () => this.staleMs(),
+      log: this.logger,
+    });
   },
 
   // The outbox pass runs as often as the orders sweeper (SWEEPER_INTERVAL_MS).
@@ -457,11 +265,8 @@ export default defineService<ServiceSettingSchema, PaymentsMethods, PaymentsVars
     this.outboxPass = null;
     this.outboxTimer = setInterval(() => {
       if (this.outboxPass) return;
-      this.outboxPass = resendDue(
-        this.store,
-        (doc, e) => this.emitEvent(e.event, doc as PaymentDoc, this.broker),
-        (message) => this.logger.info(message),
-      )
+      this.outboxPass = this.ledger
+        .resendDue(this.broker)
         .catch((err: unknown) => this.logger.error("Outbox pass failed:", err))
         .finally(() => {
           this.outboxPass = null;
