@@ -322,7 +322,11 @@ async function main(): Promise<number> {
   const shopWanted = ["catalog-read", "me-read", "checkout"].some(wanted);
   let hop: HopShop | null = null;
   try {
-    log(`starting the shop (${Object.keys(SHOP_NODES).length} processes) and the baselines`);
+    log(
+      shopWanted
+        ? `starting the shop (${Object.keys(SHOP_NODES).length} processes) and the baselines`
+        : "starting the baselines",
+    );
     await Promise.all([
       ...Object.entries(shopWanted ? SHOP_NODES : {}).map(([name, services]) =>
         startNode(

@@ -100,8 +100,9 @@ export class JsonTextSerializer extends Serializers.JSON {
       return super.deserialize(buf);
     }
     const payload = JSON.parse(`{${head}null}`) as ResponsePayload;
-    // A copy: the text outlives the packet's buffer as the answer the caller writes out.
-    payload.data = Buffer.from(buf.subarray(start, start + length));
+    // No copy: the transporter hands each packet over in a Buffer of its own (moleculer's NATS
+    // transporter copies the message), which the answer keeps alive until it is written out.
+    payload.data = buf.subarray(start, start + length);
     payload.meta = { ...payload.meta, $responseType: JSON_CONTENT_TYPE };
     return payload;
   }
