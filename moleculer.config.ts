@@ -14,6 +14,7 @@ import { StrictValidator } from "./lib/validator";
 import { jsonLogFormatter, LogContextMiddleware } from "./middlewares/log-context";
 import { FaultsMiddleware, parseRules } from "./middlewares/faults";
 import { CallerCacheMiddleware } from "./middlewares/caller-cache";
+import { JsonTextMiddleware, JsonTextSerializer } from "./middlewares/json-text";
 import { metricsReporter } from "./lib/metrics-reporter";
 import { QuietRedisCacher } from "./lib/redis-cacher";
 
@@ -96,7 +97,9 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
     nodeID: cfg.nodeId ?? `${os.hostname()}-${process.pid}`,
     transporter: transporterOptions(cfg),
     cacher: cacher(cfg),
-    serializer: "JSON",
+    // JSON, with a cached answer the gateway only writes out crossing as text: no parse and
+    // re-serialise of a catalog page on either side (middlewares/json-text.ts, bench/README.md).
+    serializer: new JsonTextSerializer(),
 
     logger: {
       type: "Console",
@@ -171,6 +174,8 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
       // Cached actions called on another node are read from the shared Redis cache first: no
       // transporter round trip on a hit (middlewares/caller-cache.ts, bench/README.md).
       CallerCacheMiddleware(),
+      // …and on a miss, or without Redis, the answer crosses the hop as JSON text.
+      JsonTextMiddleware,
     ],
 
     metrics: {

@@ -9,6 +9,8 @@
  *   me-read         authenticated GET /api/users/me (token check, rate limit, remote call)
  *   checkout        POST /api/orders at a fixed offered rate (open loop), each polled until
  *                   `confirmed`: orders/s and time-to-confirmed
+ *   catalog-hop     catalog-read and me-read across the hop, without Redis (bench/hop.ts)
+ *   me-hop
  *
  * The read scenarios are closed loop (BENCH_CONNECTIONS connections, as fast as answered) after
  * a warm-up; checkout is open loop so a slow saga shows as growing latency, not as a politely
@@ -23,6 +25,7 @@ import { config, loadToolConfig } from "../lib/config";
 import type { Order } from "../contracts/orders";
 import { Cluster, ROOT, peakRss } from "./cluster";
 import { READY } from "./baseline";
+import { HOP_SCENARIOS, hopVerdictLines, hopVerdicts, startHop, type HopShop } from "./hop";
 import {
   clusterEnv,
   percentile,
@@ -315,10 +318,17 @@ async function main(): Promise<number> {
   const results: ScenarioResult[] = [];
   const startedAt = new Date();
   const profiles = path.join(ROOT, "bench", "results", "profiles", tag);
+  // The shop's six processes only for its scenarios (BENCH_ONLY=baseline-mesh,catalog-hop skips them).
+  const shopWanted = ["catalog-read", "me-read", "checkout"].some(wanted);
+  let hop: HopShop | null = null;
   try {
-    log(`starting the shop (${Object.keys(SHOP_NODES).length} processes) and the baselines`);
+    log(
+      shopWanted
+        ? `starting the shop (${Object.keys(SHOP_NODES).length} processes) and the baselines`
+        : "starting the baselines",
+    );
     await Promise.all([
-      ...Object.entries(SHOP_NODES).map(([name, services]) =>
+      ...Object.entries(shopWanted ? SHOP_NODES : {}).map(([name, services]) =>
         startNode(
           shop,
           name,
@@ -347,13 +357,20 @@ async function main(): Promise<number> {
       {},
       { script: baselineScript, args: ["gateway"], gateway: true, readyText: READY },
     );
-    const gw = shop.baseUrl("gw");
-    await waitReady(gw);
-    log("seeding: 100 products, 20 customers");
-    const seeded = await seed(gw, tag, 100, 1_000_000, 20);
-    // Prime the token cache and the catalog cache as a running shop would have them.
-    await request(gw, "GET", "/api/users/me", { token: seeded.customers[0].token });
-    await request(gw, "GET", "/api/products?page=1");
+    const gw = shopWanted ? shop.baseUrl("gw") : "";
+    let seeded: SeededShop = { adminToken: "", products: [], customers: [{ id: "", token: "" }] };
+    if (shopWanted) {
+      await waitReady(gw);
+      log("seeding: 100 products, 20 customers");
+      seeded = await seed(gw, tag, 100, 1_000_000, 20);
+      // Prime the token cache and the catalog cache as a running shop would have them.
+      await request(gw, "GET", "/api/users/me", { token: seeded.customers[0].token });
+      await request(gw, "GET", "/api/products?page=1");
+    }
+    if (HOP_SCENARIOS.some(wanted)) {
+      log("starting the hop cluster (gateway, products, users; no Redis) and seeding it");
+      hop = await startHop(app, tag, tools.keepData, tools.bench.profile, profiles);
+    }
 
     const closed = [
       { name: "baseline-raw", opts: { url: `${baselines.baseUrl("baseline-raw")}/` } },
@@ -366,6 +383,7 @@ async function main(): Promise<number> {
           headers: { authorization: `Bearer ${seeded.customers[0].token}` },
         },
       },
+      ...(hop?.scenarios ?? []),
     ].filter((s) => wanted(s.name));
     results.push(...(await closedLoops(closed)));
     if (wanted("checkout")) results.push(await checkout(gw, seeded));
@@ -373,6 +391,7 @@ async function main(): Promise<number> {
     const rss: Record<string, number | null> = {};
     for (const name of shop.nodes.keys()) rss[name] = shop.peakRss(name);
     for (const name of baselines.nodes.keys()) rss[name] = baselines.peakRss(name);
+    for (const name of hop?.cluster.nodes.keys() ?? []) rss[name] = hop!.cluster.peakRss(name);
     rss["bench (load generator)"] = peakRss(process.pid);
 
     const report = {
@@ -399,6 +418,7 @@ async function main(): Promise<number> {
       targets: {
         catalogRead: results.find((r) => r.name === "catalog-read")?.ratioToMesh ?? null,
         meRead: results.find((r) => r.name === "me-read")?.ratioToMesh ?? null,
+        hop: hopVerdicts(results),
       },
     };
     const dir = path.join(ROOT, "bench", "results");
@@ -416,6 +436,7 @@ async function main(): Promise<number> {
           `me-read ${meRead.toFixed(2)} (≥ 0.70 ${meRead >= 0.7 ? "met" : "missed"})\n`,
       );
     }
+    for (const line of hopVerdictLines(report.targets.hop)) process.stdout.write(`${line}\n`);
     process.stdout.write(`results: ${path.relative(ROOT, file)}\n`);
     const errors = results.reduce((sum, r) => sum + r.errors, 0);
     if (errors > 0) process.stdout.write(`FAILED: ${errors} errors (see above)\n`);
@@ -423,11 +444,15 @@ async function main(): Promise<number> {
   } finally {
     // A profile is written when the process exits normally: SIGTERM, not SIGKILL.
     for (const name of tools.bench.profile) if (shop.nodes.has(name)) await shop.stop(name);
+    for (const name of tools.bench.profile)
+      if (hop?.cluster.nodes.has(name)) await hop.cluster.stop(name);
     if (tools.bench.profile.length > 0) log(`CPU profiles: ${path.relative(ROOT, profiles)}`);
-    await Promise.all([shop.stopAll(), baselines.stopAll()]);
-    await data
-      .drop()
-      .catch((err: unknown) => log(`dropping the run's database failed: ${String(err)}`));
+    await Promise.all([shop.stopAll(), baselines.stopAll(), hop?.cluster.stopAll()]);
+    for (const d of [data, hop?.data]) {
+      await d
+        ?.drop()
+        .catch((err: unknown) => log(`dropping the run's database failed: ${String(err)}`));
+    }
   }
 }
 
