@@ -120,8 +120,9 @@ async function announce(
   }
 }
 
-if (require.main === module) {
-  Promise.resolve()
+/** `.env`, then the node; a node that cannot start is one line on stderr and exit 1. */
+export function runNode(): Promise<ServiceBroker> {
+  return Promise.resolve()
     .then(() => {
       loadDotEnv();
       return startNode();
@@ -134,3 +135,5 @@ if (require.main === module) {
       process.exit(EXIT_CANNOT_START);
     });
 }
+
+if (require.main === module) void runNode();

@@ -17,6 +17,7 @@ import { CallerCacheMiddleware } from "./middlewares/caller-cache";
 import { JsonTextMiddleware, JsonTextSerializer } from "./middlewares/json-text";
 import { metricsReporter } from "./lib/metrics-reporter";
 import { QuietRedisCacher } from "./lib/redis-cacher";
+import { NamedNatsTransporter } from "./lib/nats-transporter";
 
 /** ioredis options from a `redis://[:password@]host[:port][/db]` URL. */
 export function redisOptions(url: string): {
@@ -68,9 +69,10 @@ function cacher(cfg: AppConfig): Cachers.MemoryLRU | Cachers.Redis {
 }
 
 /**
- * NATS options from `nats://[user:password@]host:port[,nats://…]`. The login goes to the client
- * as `user`/`pass`, percent-decoded: moleculer would hand the URL's raw (still encoded) parts
- * to NATS, and a password with a reserved character would never log in.
+ * The NATS transporter for `nats://[user:password@]host:port[,nats://…]`, its connection events
+ * logged with the URL (lib/nats-transporter.ts). The login goes to the client as `user`/`pass`,
+ * percent-decoded: moleculer would hand the URL's raw (still encoded) parts to NATS, and a
+ * password with a reserved character would never log in.
  */
 function transporterOptions(cfg: AppConfig): BrokerOptions["transporter"] {
   if (!cfg.transporter) return null;
@@ -80,15 +82,12 @@ function transporterOptions(cfg: AppConfig): BrokerOptions["transporter"] {
   }
   const parsed = urls.map((u) => new URL(u));
   const login = parsed.find((u) => u.username || u.password);
-  if (!login) return { type: "NATS", options: { url: cfg.transporter } };
-  return {
-    type: "NATS",
-    options: {
-      servers: parsed.map((u) => u.host),
-      user: decodeURIComponent(login.username),
-      pass: decodeURIComponent(login.password),
-    },
-  };
+  return new NamedNatsTransporter(cfg.transporter, {
+    servers: parsed.map((u) => u.host),
+    ...(login
+      ? { user: decodeURIComponent(login.username), pass: decodeURIComponent(login.password) }
+      : {}),
+  });
 }
 
 export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {

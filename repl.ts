@@ -89,9 +89,13 @@ function refuseCallsWithoutUser(broker: Broker): void {
   const call = broker.call.bind(broker) as CallMethod;
   broker.call = ((actionName: string, params?: unknown, opts?: CallingOptions) => {
     const meta = (opts?.meta ?? {}) as { $repl?: boolean; user?: unknown };
-    const auth = broker.registry.getActionList({}).find((a) => a.name === actionName)?.action
-      ?.auth as string | undefined;
-    if (meta.$repl && !meta.user && auth) {
+    // Only the REPL's own calls are looked at: in `npm run dev` every call of the node passes here.
+    const auth =
+      meta.$repl && !meta.user
+        ? (broker.registry.getActionList({}).find((a) => a.name === actionName)?.action?.auth as
+            string | undefined)
+        : undefined;
+    if (auth) {
       const role = auth === "admin" ? "admin" : "customer";
       // moleculer-repl prints the stack (its `>> ERROR:` line drops the message) and the data:
       // the stack is the message alone.
@@ -285,6 +289,24 @@ export async function faultsCommand(
   }
 }
 
+/**
+ * Opens the Moleculer REPL on this process's terminal with the operator commands above, for
+ * `npm run repl` and for the node of `npm run dev` (dev.ts). Leaving it (`quit`, Ctrl+D) stops
+ * the broker and ends the process.
+ */
+export function openRepl(broker: Broker): void {
+  broker.options.replOptions = {
+    delimiter: "commerce-mesh $",
+    // moleculer's typings give custom commands `args: string[]`; moleculer-repl 0.8 passes
+    // `{ options, ...operands }`, which is what ReplCommand declares.
+    customCommands: operatorCommands as unknown as NonNullable<
+      BrokerOptions["replOptions"]
+    >["customCommands"],
+  };
+  refuseCallsWithoutUser(broker);
+  broker.repl();
+}
+
 async function main() {
   loadDotEnv();
   const cfg = config();
@@ -293,16 +315,7 @@ async function main() {
     nodeID: `repl-${os.hostname()}-${process.pid}`,
     metrics: { enabled: false },
     logger: { type: "Console", options: { level: process.env.LOGLEVEL ?? "warn" } },
-    replOptions: {
-      delimiter: "commerce-mesh $",
-      // moleculer's typings give custom commands `args: string[]`; moleculer-repl 0.8 passes
-      // `{ options, ...operands }`, which is what ReplCommand declares.
-      customCommands: operatorCommands as unknown as NonNullable<
-        BrokerOptions["replOptions"]
-      >["customCommands"],
-    },
   });
-  refuseCallsWithoutUser(broker);
   await broker.start();
   if (cfg.transporter) {
     // Give discovery a moment so the first command sees the cluster's services.
@@ -313,7 +326,7 @@ async function main() {
       "TRANSPORTER is not set: this REPL is a lone node and sees no cluster. To join one: TRANSPORTER=nats://127.0.0.1:4222 NAMESPACE=<the cluster's> npm run repl",
     );
   }
-  await broker.repl();
+  openRepl(broker);
 }
 
 if (require.main === module) {

@@ -255,9 +255,14 @@ function gatewayOperations(): Record<string, Record<string, JsonSchema>> {
 
 export interface OpenApiOptions {
   version: string;
-  /** Where a client reaches the gateway. */
-  serverUrl: string;
 }
+
+/**
+ * The server is `/`, relative: a client resolves it against the URL it fetched the document
+ * from (OpenAPI 3.0, "Server Object"), so it is right behind TLS, a proxy or another host name
+ * without the gateway trusting a `Host` or `X-Forwarded-Proto` header. The paths carry `/api`.
+ */
+const SERVER = { url: "/", description: "The host this document was fetched from" };
 
 export function buildOpenApi(o: OpenApiOptions): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = gatewayOperations();
@@ -276,7 +281,7 @@ export function buildOpenApi(o: OpenApiOptions): JsonSchema {
         "its `type`. Lists are paged: `{ rows, total, page, pageSize, totalPages }`.",
       license: { name: "MIT", url: "https://opensource.org/licenses/MIT" },
     },
-    servers: [{ url: o.serverUrl, description: "This gateway" }],
+    servers: [SERVER],
     security: [{ bearerAuth: [] }],
     tags: [
       { name: "auth", description: "Accounts and sign-in" },

@@ -116,7 +116,7 @@ interface GatewayMethods {
   sendJson(res: ServerResponse, status: number, body: unknown): void;
   readiness(): Promise<Readiness>;
   unavailableServices(): string[];
-  openApiDocument(host: string | undefined): JsonSchema;
+  openApiDocument(): JsonSchema;
   sendDocs(res: ServerResponse, file: DocsFile | null): void;
 }
 
@@ -307,8 +307,8 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
         path: API_PREFIX,
         aliases: {
           ...passwordAliases(false),
-          "GET /openapi.json"(this: GatewayThis, req: IncomingMessage, res: ServerResponse) {
-            this.sendJson(res, 200, this.openApiDocument(req.headers.host));
+          "GET /openapi.json"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
+            this.sendJson(res, 200, this.openApiDocument());
           },
           "GET /docs"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
             this.sendDocs(res, docsFile());
@@ -437,10 +437,10 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
 
     /**
      * From the contracts (contracts/openapi.ts), so it describes what every node validates and
-     * answers; the server is the address the client reached.
+     * answers; its server is relative (`/`), the same whatever host or scheme the client used.
      */
-    openApiDocument(host: string | undefined) {
-      return buildOpenApi({ version: "1.0.0", serverUrl: `http://${host ?? "localhost"}` });
+    openApiDocument() {
+      return buildOpenApi({ version: "1.0.0" });
     },
   },
 

@@ -1,12 +1,15 @@
 /**
  * `npm run dev` (dist/dev.js) in a temporary copy of the project: the node comes up, and a
- * change saved to a service's source is rebuilt and served by the reloaded node.
+ * change saved to a service's source is rebuilt and served by the reloaded node; with the REPL
+ * (forced by DEV_REPL=1, stdin being a pipe here) the operator commands act on that node, before
+ * and after a reload.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "../helpers/cluster";
+import { ReplProcess } from "../helpers/repl-process";
 import { waitFor } from "../helpers/wait";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -63,4 +66,54 @@ describe("npm run dev", () => {
       await exited;
     }
   }, 300_000);
+
+  it("offers the REPL with the operator commands in the running node, and again after a reload", async () => {
+    const port = await freePort();
+    const env = {
+      ...process.env,
+      ...{ PORT: String(port), DATA_DIR: ":memory:", LOGLEVEL: "warn", DEV_REPL: "1" },
+    };
+    const dev = new ReplProcess(env, [process.execPath, [path.join(dir, "dist", "dev.js")]], dir);
+    const page = () =>
+      fetch(`http://127.0.0.1:${port}/`)
+        .then((res) => res.text())
+        .catch(() => "");
+    try {
+      await dev.waitForOutput(/commerce-mesh \$/, 120_000);
+      // orders.stuck answers only inside the node: a lone `npm run repl` has no orders service.
+      await dev.run("stuck", /No stuck orders\./);
+      const services = await dev.run("services", /notifications/);
+      expect(services).toMatch(/orders/);
+
+      const landing = path.join(dir, "services", "api", "landing.ts");
+      const source = fs.readFileSync(landing, "utf8");
+      fs.writeFileSync(landing, source.replace(/<h1>[^<]*<\/h1>/, "<h1>commerce-mesh, again</h1>"));
+      await dev.waitForOutput(
+        /reloading the node \(build succeeded\)[\s\S]*commerce-mesh \$/,
+        120_000,
+      );
+      expect(await page()).toContain("commerce-mesh, again");
+      await dev.run("stuck", /No stuck orders\./);
+
+      expect(await dev.quit()).toBe(0);
+      expect(dev.output).toContain("[dev] the REPL was closed: stopping");
+    } finally {
+      await dev.kill();
+    }
+  }, 300_000);
+
+  it("refuses a DEV_REPL that is not 0 or 1 with one line", async () => {
+    const proc = spawn(process.execPath, [path.join(dir, "dist", "dev.js")], {
+      cwd: dir,
+      env: { ...process.env, DEV_REPL: "yes" },
+    });
+    let out = "";
+    proc.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    proc.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise((resolve) => proc.once("exit", resolve));
+    expect(code).toBe(1);
+    expect(out).toBe(
+      "[dev] cannot run: DEV_REPL=yes must be 0 (no REPL) or 1 (a REPL even without a terminal)\n",
+    );
+  });
 });

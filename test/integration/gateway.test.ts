@@ -5,6 +5,7 @@ import { config, resetConfig } from "../../lib/config";
 import api, { API_ALIASES, NEEDED_SERVICES, neededServices } from "../../services/api.service";
 import { startSystem, type TestSystem } from "../helpers/system";
 import { client } from "../helpers/http";
+import { waitFor } from "../helpers/wait";
 import { validateOpenApi } from "../helpers/openapi-validate";
 import { createProduct } from "../helpers/shop";
 import { buildOpenApi } from "../../contracts/openapi";
@@ -106,8 +107,19 @@ describe("the gateway", () => {
       expect(await validateOpenApi(doc)).toBe("valid");
     });
 
-    it("is the contracts' document, with this gateway as its server (the one tests check answers against)", () => {
-      expect(doc).toEqual(buildOpenApi({ version: "1.0.0", serverUrl: sys.baseUrl }));
+    it("is the contracts' document (the one tests check answers against)", () => {
+      expect(doc).toEqual(buildOpenApi({ version: "1.0.0" }));
+    });
+
+    it("names its server relatively, whatever Host or scheme the request came with", async () => {
+      // Behind a TLS proxy an absolute `http://<Host>` sent clients to plain HTTP.
+      const proxied = await sys.http.get<OpenApiDoc & { servers: unknown }>("/api/openapi.json", {
+        headers: { Host: "shop.example.com", "X-Forwarded-Proto": "https" },
+      });
+      expect(proxied.body.servers).toEqual([
+        { url: "/", description: "The host this document was fetched from" },
+      ]);
+      expect(proxied.body).toEqual(doc);
     });
 
     it("documents every route API.md lists under /api, and nothing else", () => {
@@ -215,6 +227,46 @@ describe("readiness", () => {
       expect((await sys.http.get("/api/users/me", { token: "x.y.z" })).status).toBe(503);
     } finally {
       await sys.stop();
+    }
+  });
+
+  it("says starting, not stopping, while the services the gateway came up with are still starting", async () => {
+    resetConfig();
+    const broker = new ServiceBroker({
+      ...brokerOptions(config()),
+      nodeID: `ready-start-${process.pid}`,
+    });
+    // The gateway listens as soon as its own `started` has run; orders' stand-in holds the
+    // broker's start until the gate opens.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    broker.createService(api);
+    for (const name of NEEDED_SERVICES) {
+      broker.createService({ name, started: name === "orders" ? () => gate : undefined });
+    }
+    const started = broker.start();
+    try {
+      const server = (broker.getLocalService("api") as unknown as { server: Server }).server;
+      await waitFor(
+        async () => server.listening,
+        (listening) => listening,
+        10_000,
+        20,
+      );
+      const http = client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+
+      const starting = await http.get<{ status: string; missing: string[] }>("/health/ready");
+      expect(broker.started).toBe(false);
+      expect(starting.status).toBe(503);
+      expect(starting.body).toMatchObject({ status: "unavailable", missing: ["node (starting)"] });
+
+      release();
+      await started;
+      expect((await http.get("/health/ready")).status).toBe(200);
+    } finally {
+      release();
+      await started;
+      await broker.stop();
     }
   });
 

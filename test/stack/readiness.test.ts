@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import { freePort } from "../helpers/cluster";
 import { client } from "../helpers/http";
-import { MainProcess } from "../helpers/main-process";
+import { MainProcess, STACK_LINE } from "../helpers/main-process";
 import { waitFor } from "../helpers/wait";
 
 interface Ready {
@@ -41,10 +41,14 @@ function readyUntil(port: number, accept: (r: { status: number; body: Ready } | 
 
 class NatsServer {
   private child: ChildProcess | null = null;
-  constructor(readonly port: number) {}
+  /** `args`: more nats-server flags (a login: `--user`, `--pass`). */
+  constructor(
+    readonly port: number,
+    private readonly args: string[] = [],
+  ) {}
 
   async start(): Promise<void> {
-    this.child = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(this.port)], {
+    this.child = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(this.port), ...this.args], {
       stdio: "ignore",
     });
     await waitFor(
@@ -125,6 +129,44 @@ describe("a node's readiness", () => {
 
       await nats.start();
       await readyUntil(healthPort, (r) => r?.status === 200);
+    } finally {
+      await nats.stop();
+    }
+  });
+
+  it("hears of NATS going away and back in one line per event, naming its URL with the password masked", async () => {
+    const password = "s3cret/pa@ss";
+    const nats = new NatsServer(await freePort(), ["--user", "mesh", "--pass", password]);
+    const healthPort = await freePort();
+    const shown = `nats://mesh:***@127.0.0.1:${nats.port}`;
+    try {
+      await nats.start();
+      const node = start({
+        SERVICES: "products",
+        TRANSPORTER: `nats://mesh:${encodeURIComponent(password)}@127.0.0.1:${nats.port}`,
+        MONGO_URI: process.env.MONGO_URI!,
+        HEALTH_PORT: String(healthPort),
+      });
+      await readyUntil(healthPort, (r) => r?.status === 200);
+      const from = node.output.length;
+
+      await nats.stop();
+      await node.says(/reconnecting to \S+, attempt 2\b/);
+      await nats.start();
+      await node.says(/reconnected to /, 40_000);
+      await readyUntil(healthPort, (r) => r?.status === 200);
+
+      const lines = node.output.slice(from).split("\n");
+      const about = lines.filter((l) => /nats|transport|connect/i.test(l));
+      expect(about.filter((l) => l.includes(`${shown} (TRANSPORTER): connection to`))).toHaveLength(
+        1,
+      );
+      expect(about.filter((l) => / reconnected to /.test(l))).toHaveLength(1);
+      expect(about.filter((l) => / reconnecting to /.test(l)).length).toBeGreaterThanOrEqual(2);
+      for (const line of about) expect(line).toContain(shown);
+      expect(node.output).not.toContain(password);
+      expect(node.output).not.toContain(encodeURIComponent(password));
+      expect(node.output.slice(from)).not.toMatch(STACK_LINE);
     } finally {
       await nats.stop();
     }

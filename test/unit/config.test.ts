@@ -1,6 +1,7 @@
 import { Cachers } from "moleculer";
 import { loadConfig } from "../../lib/config";
 import { brokerOptions, redisOptions } from "../../moleculer.config";
+import { NamedNatsTransporter } from "../../lib/nats-transporter";
 
 describe("configuration from the environment", () => {
   it("defaults to the embedded default: no transporter, memory cacher, NeDB files in ./data", () => {
@@ -28,7 +29,10 @@ describe("configuration from the environment", () => {
       NAMESPACE: "shop",
     });
     const opts = brokerOptions(cfg);
-    expect(opts.transporter).toEqual({ type: "NATS", options: { url: "nats://nats:4222" } });
+    expect(opts.transporter).toBeInstanceOf(NamedNatsTransporter);
+    expect((opts.transporter as NamedNatsTransporter).opts).toMatchObject({
+      servers: ["nats:4222"],
+    });
     expect(opts.cacher).toBeInstanceOf(Cachers.Redis);
     expect((opts.cacher as Cachers.Redis).opts).toMatchObject({
       prefix: "MOL-shop",

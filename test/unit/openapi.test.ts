@@ -23,7 +23,7 @@ interface OperationObject {
   responses: Record<string, { content?: Record<string, { schema: Json }>; headers?: Json }>;
 }
 
-const doc = buildOpenApi({ version: "1.0.0", serverUrl: "http://localhost:3000" }) as {
+const doc = buildOpenApi({ version: "1.0.0" }) as {
   paths: Record<string, Record<string, OperationObject>>;
   components: { schemas: Record<string, Json> };
   servers: unknown[];
@@ -173,7 +173,10 @@ describe("the OpenAPI document", () => {
       .paymentToken as Json;
     for (const t of ["tok_visa", "tok_chargeDeclined", "tok_slow"])
       expect(String(token.description)).toContain(t);
-    expect(doc.servers).toEqual([{ url: "http://localhost:3000", description: "This gateway" }]);
+    // Relative: resolved against the document's own URL, so right behind TLS or a proxy.
+    expect(doc.servers).toEqual([
+      { url: "/", description: "The host this document was fetched from" },
+    ]);
   });
 
   it("is a valid OpenAPI 3.0 document", async () => {

@@ -5,16 +5,20 @@
 import { brokerOptions } from "../../moleculer.config";
 import { loadConfig } from "../../lib/config";
 import { redactUrl } from "../../lib/redact";
+import { NamedNatsTransporter } from "../../lib/nats-transporter";
 
 describe("the NATS login in TRANSPORTER", () => {
   it("goes to the client as user and pass, percent-decoded, and not in a URL", () => {
     const opts = brokerOptions(
       loadConfig({ TRANSPORTER: "nats://mesh:p%40ss%2Fw%3Ard@nats:4222,nats://nats-2:4222" }),
     );
-    expect(opts.transporter).toEqual({
-      type: "NATS",
-      options: { servers: ["nats:4222", "nats-2:4222"], user: "mesh", pass: "p@ss/w:rd" },
+    expect(opts.transporter).toBeInstanceOf(NamedNatsTransporter);
+    expect((opts.transporter as NamedNatsTransporter).opts).toMatchObject({
+      servers: ["nats:4222", "nats-2:4222"],
+      user: "mesh",
+      pass: "p@ss/w:rd",
     });
+    expect(JSON.stringify((opts.transporter as NamedNatsTransporter).opts)).not.toContain("%40");
   });
 
   it("is masked wherever a URL is printed", () => {
