@@ -43,6 +43,12 @@ import { nodeReadiness, watchBroker, type Readiness } from "../lib/health";
 import { buildOpenApi } from "../contracts/openapi";
 import { API_PREFIX } from "../contracts/rest";
 import type { JsonSchema } from "../contracts/schema";
+import {
+  ORDER_STATUS_CHANGED,
+  orderStatusChanged,
+  type OrderStatusChangedEvent,
+} from "../contracts/orders";
+import { EventStream, EventStreams, writeEventStream } from "./api/event-stream";
 
 /**
  * The REST contract (contracts/rest.ts, which declares each route's params and answers): path
@@ -61,6 +67,8 @@ export const API_ALIASES: Record<string, string> = {
   "DELETE /products/:id": "products.remove",
   "POST /orders": "orders.create",
   "GET /orders": "orders.list",
+  // Before `/orders/:id`, which would take `stream` for an id: moleculer-web tries them in order.
+  "GET /orders/stream": "api.streamOrders",
   "GET /orders/:id": "orders.get",
   "POST /orders/:id/cancel": "orders.cancel",
   "GET /payments": "payments.list",
@@ -75,10 +83,10 @@ export const API_ALIASES: Record<string, string> = {
  */
 export const OPTIONAL_SERVICES: readonly string[] = ["recommendations"];
 
-/** The services `aliases` call, optional ones aside. */
+/** The services `aliases` call, optional ones and the gateway's own (the streams) aside. */
 export function neededServices(aliases: Record<string, string>): string[] {
   const names = new Set(Object.values(aliases).map((action) => action.split(".")[0]));
-  return [...names].filter((name) => !OPTIONAL_SERVICES.includes(name));
+  return [...names].filter((name) => !OPTIONAL_SERVICES.includes(name) && name !== "api");
 }
 
 /**
@@ -131,9 +139,19 @@ interface GatewayVars {
   routes?: Array<{ rateLimit?: { store?: unknown } }>;
   tokens: TokenCache;
   web: WebPages;
+  /** The open `GET /api/orders/stream` responses, by the caller's user id. */
+  orderStreams: EventStreams<string>;
   sendError(req: IncomingMessage, res: ServerResponse, err: Error): void;
 }
 type GatewayThis = Service<ApiSettingsSchema> & GatewayMethods & GatewayVars;
+
+type SendResponse = (
+  this: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  data: unknown,
+  action: unknown,
+) => void;
 
 function splitAlias(alias: string): { method: string; path: string } {
   const [method, path] = alias.trim().split(/\s+/);
@@ -371,6 +389,17 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   },
 
   actions: {
+    /**
+     * `GET /api/orders/stream`: the caller's orders as their status changes (contracts/rest.ts).
+     * The answer is the stream itself; moleculer-web writes it out as it comes.
+     */
+    streamOrders: {
+      auth: "user",
+      handler(this: GatewayThis, ctx: Context<unknown, GatewayMeta>): EventStream {
+        return this.orderStreams.open(ctx.meta.user!.id);
+      },
+    },
+
     // The broker retries the calls the gateway makes (products.get, …); retrying the whole
     // HTTP handler on top of that would re-run a request whose response is already decided.
     rest: { retryPolicy: { enabled: false } },
@@ -415,6 +444,12 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       const ask = (t: string) =>
         this.broker.call<MetaUser | null, { token: string }>("users.resolveToken", { token: t });
       return fresh ? ask(token) : this.tokens.resolve(token, ask);
+    },
+
+    /** moleculer-web's, but an event stream is written out by services/api/event-stream.ts. */
+    sendResponse(req: GatewayRequest, res: ServerResponse, data: unknown, action: unknown) {
+      if (data instanceof EventStream) return writeEventStream(res, data);
+      return (ApiGateway.methods!.sendResponse as SendResponse).call(this, req, res, data, action);
     },
 
     /** Every response the gateway writes itself (health, errors, unrouted 404s) goes here. */
@@ -483,6 +518,16 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       params: userTokensRevoked.params.rule,
       handler(this: GatewayThis, ctx: Context<UserTokensRevokedEvent>) {
         this.tokens.dropUser(ctx.params.userId);
+        // A stream opened with an ended token ends too; the page signs in again.
+        this.orderStreams.close((userId) => userId === ctx.params.userId);
+      },
+    },
+    // Broadcast by the orders service on every status change: to the owner's open streams.
+    [ORDER_STATUS_CHANGED]: {
+      params: orderStatusChanged.params.rule,
+      handler(this: GatewayThis, ctx: Context<OrderStatusChangedEvent>) {
+        const { order } = ctx.params;
+        this.orderStreams.publish((userId) => userId === order.userId, "order", order);
       },
     },
   },
@@ -490,6 +535,7 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   created() {
     this.tokens = new TokenCache(TOKEN_CACHE_TTL_MS, TOKEN_CACHE_MAX);
     this.web = new WebPages();
+    this.orderStreams = new EventStreams();
     watchBroker(this.broker);
     for (const route of this.settings.routes ?? []) {
       if (route.authentication && typeof this.schema.methods?.authenticate !== "function") {
@@ -514,6 +560,8 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   },
 
   stopped() {
+    // An open stream would hold the HTTP server's close until its client left.
+    this.orderStreams.close();
     for (const route of this.routes ?? []) {
       const store = route.rateLimit?.store;
       if (isManagedStore(store)) store.close();

@@ -36,6 +36,7 @@ import {
   idParams,
   listParams,
   lookupParams,
+  orderStatusChanged,
   stuckParams,
   type CancelReason,
   type CreateParams,
@@ -150,6 +151,7 @@ interface OrdersMethods extends DbMethods {
   ): Promise<Decision | null>;
   runEffects(doc: OrderDoc, t: Transition, emitter: Emitter, pending: OutboxEntry[]): Promise<void>;
   emitEvent(event: string, doc: OrderDoc, emitter: Emitter): Promise<void>;
+  broadcastStatusChange(doc: OrderDoc): void;
   releaseStock(doc: OrderDoc): Promise<boolean>;
   settle(orderId: string): Promise<void>;
   sweep(): Promise<void>;
@@ -562,6 +564,7 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       }
       const fresh = await this.loadOrder(doc._id);
       if (!fresh) return null;
+      if (t.set.status) this.broadcastStatusChange(fresh);
       const effects = this.runEffects(fresh, t, emitter, pending ? [pending.entry] : []);
       if (!background) await effects;
       else {
@@ -619,6 +622,21 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
     async emitEvent(event: string, doc: OrderDoc, emitter: Emitter) {
       const payload = orderEvent(event, doc);
       if (payload) await emitter.emit(event, payload);
+    },
+
+    /**
+     * Tells every gateway that the order's status changed (contracts/orders.ts,
+     * `order.statusChanged`), for its owner's open streams. Display only: a lost broadcast
+     * costs a live update, never a state change, so it is not awaited.
+     */
+    broadcastStatusChange(doc: OrderDoc) {
+      if (!VISIBLE_STATUSES.includes(doc.status)) return;
+      const event = orderStatusChanged.build(`${doc._id}:${doc.rev}`, {
+        order: this.publicOrder(doc),
+      });
+      this.broker
+        .broadcast(orderStatusChanged.name, event)
+        .catch((err: unknown) => this.logger.warn(`Status broadcast of order ${doc._id}:`, err));
     },
 
     /** products.release is idempotent; a failure leaves the deadline set, so the sweeper retries. */
