@@ -12,7 +12,7 @@
 import type { Browser, HTTPRequest, Page } from "puppeteer-core";
 import type { TestSystem } from "../helpers/system";
 import type { Order, Product } from "../helpers/shop";
-import { axeViolations, launchBrowser, rendered, screenshot, startShop } from "../helpers/browser";
+import { axeViolations, launchBrowser, screenshot, startShop } from "../helpers/browser";
 
 const PAYMENT_DELAY_MS = 1_500;
 const FIRST_RENDER_BUDGET_MS = 1_000;
