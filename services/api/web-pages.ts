@@ -28,7 +28,7 @@ const PAGE_CACHE = "no-cache";
 const ASSET_CACHE = "public, max-age=31536000, immutable";
 
 /** Where the metrics link of the storefront's footer gets its port (the build leaves it empty). */
-const METRICS_PORT_META = /<meta name="metrics-port" content="">/;
+const METRICS_PORT_META = /<meta name="metrics-port" content=""\s*\/?>/;
 
 export interface WebFile {
   type: string;

@@ -51,10 +51,10 @@ describe("the storefront", () => {
     return page.evaluate("location.hash.slice('#/orders/'.length)") as Promise<string>;
   }
 
-  async function addToCart(name: string): Promise<void> {
-    await page.goto(`${sys.baseUrl}/?q=${encodeURIComponent(name)}`);
-    await page.waitForSelector(`button[aria-label="Add ${name} to the cart"]`);
-    await page.click(`button[aria-label="Add ${name} to the cart"]`);
+  async function addToCart(product: Product): Promise<void> {
+    await page.goto(`${sys.baseUrl}/?q=${encodeURIComponent(product.name)}`);
+    await page.waitForSelector(`button[data-add="${product.id}"]`);
+    await page.click(`button[data-add="${product.id}"]`);
   }
 
   beforeAll(async () => {
@@ -74,22 +74,33 @@ describe("the storefront", () => {
   });
 
   it("shows the first product of / within 1 s", async () => {
-    // Recorded in the page by a MutationObserver set up before the page's own script runs.
-    await page.evaluateOnNewDocument(`
-      new MutationObserver((_, observer) => {
-        if (document.querySelector(".product-card")) {
-          window.__firstCardMs = performance.now();
-          observer.disconnect();
-        }
-      }).observe(document, { childList: true, subtree: true });
-    `);
+    // One visit first: the browser's renderer and the gateway's first request are warm, as for
+    // any visitor of a running shop. The measured visit has the browser's cache off, so every
+    // file of the page is fetched again.
     await page.goto(`${sys.baseUrl}/`);
     await page.waitForSelector(".product-card", { visible: true });
-    const ms = (await page.evaluate("window.__firstCardMs")) as number;
-    process.stdout.write(
-      `first render of / (navigation → first product card): ${ms.toFixed(0)} ms\n`,
-    );
-    expect(ms).toBeLessThan(FIRST_RENDER_BUDGET_MS);
+    const visitor = await browser.newPage();
+    try {
+      await visitor.setCacheEnabled(false);
+      // Recorded in the page by a MutationObserver set up before the page's own script runs.
+      await visitor.evaluateOnNewDocument(`
+        new MutationObserver((_, observer) => {
+          if (document.querySelector(".product-card")) {
+            window.__firstCardMs = performance.now();
+            observer.disconnect();
+          }
+        }).observe(document, { childList: true, subtree: true });
+      `);
+      await visitor.goto(`${sys.baseUrl}/`);
+      await visitor.waitForSelector(".product-card", { visible: true });
+      const ms = (await visitor.evaluate("window.__firstCardMs")) as number;
+      process.stdout.write(
+        `first render of / (navigation → first product card): ${ms.toFixed(0)} ms\n`,
+      );
+      expect(ms).toBeLessThan(FIRST_RENDER_BUDGET_MS);
+    } finally {
+      await visitor.close();
+    }
     await screenshot(page, "storefront-catalog");
     await expectAccessible("catalog");
   }, 30_000);
@@ -125,7 +136,7 @@ describe("the storefront", () => {
     await page.waitForSelector("#product-title");
     await expectAccessible("product");
     await page.click("form.filters button[type=submit]");
-    await addToCart("Red Mug");
+    await addToCart(products.red);
     expect(await page.$eval('[data-testid="cart-link"]', (el) => el.textContent)).toBe("Cart (2)");
 
     await page.goto(`${sys.baseUrl}/#/register`);
@@ -186,7 +197,7 @@ describe("the storefront", () => {
   }, 90_000);
 
   it("shows a declined card's order cancelled, with the reason", async () => {
-    await addToCart("Green Shirt");
+    await addToCart(products.shirt);
     await placeOrder("tok_chargeDeclined");
     await page.waitForSelector('[data-testid="order-status"] .status');
     await page.waitForFunction(
@@ -204,7 +215,7 @@ describe("the storefront", () => {
       "JSON.parse(localStorage.getItem('commerce-mesh.session')).token",
     )) as string;
     const before = await sys.http.get<{ total: number }>("/api/orders", { token });
-    await addToCart("Blue Mug");
+    await addToCart(products.blue);
     await page.goto(`${sys.baseUrl}/#/cart`);
     await page.waitForSelector('input[value="tok_visa"]');
     const keys: string[] = [];
@@ -223,5 +234,10 @@ describe("the storefront", () => {
     expect(keys[1]).toBe(keys[0]);
     const after = await sys.http.get<{ total: number; rows: Order[] }>("/api/orders", { token });
     expect(after.body.total).toBe(before.body.total + 1);
+    // The saga ends before the shop stops.
+    await page.waitForFunction(
+      "document.querySelector('[data-testid=\"order-status\"] .status')?.textContent === 'confirmed'",
+      { timeout: 15_000 },
+    );
   }, 60_000);
 });

@@ -36,7 +36,9 @@ describe("the web pages", () => {
       const file = await fetch(`${sys.baseUrl}${asset}`);
       expect(file.status).toBe(200);
       expect(file.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
-      expect(file.headers.get("content-type")).toMatch(/^text\/(javascript|css); charset=utf-8$/);
+      expect(file.headers.get("content-type")).toMatch(
+        /^(text\/(javascript|css); charset=utf-8|image\/svg\+xml)$/,
+      );
       expect(Buffer.from(await file.arrayBuffer())).toEqual(
         fs.readFileSync(path.join(BUILD, asset)),
       );

@@ -174,13 +174,13 @@ export function Catalog({ query }: { query: URLSearchParams }) {
                 <button
                   type="button"
                   disabled={product.stock === 0}
-                  aria-label={`Add ${product.name} to the cart`}
+                  data-add={product.id}
                   onClick={() => {
                     cart.add(product);
                     setAdded(product.name);
                   }}
                 >
-                  Add to cart
+                  Add to cart<span class="visually-hidden">: {product.name}</span>
                 </button>
               </li>
             ))}
