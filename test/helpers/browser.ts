@@ -34,13 +34,15 @@ export function launchBrowser(): Promise<Browser> {
 }
 
 /**
- * The whole shop on the embedded default in this process (every service, NeDB in memory), its
- * gateway serving the built pages (dist/web: `npm run build` first).
+ * The whole shop on the embedded default in this process (every service, NeDB in memory, even
+ * when the stack variables are set), its gateway serving the built pages (dist/web: `npm run
+ * build` first).
  */
 export function startShop(env: Record<string, string | undefined> = {}): Promise<TestSystem> {
   if (!fs.existsSync(path.join(WEB_BUILD, "index.html")))
     throw new Error("dist/web is missing: run npm run build first");
-  return startSystem(null, { DATA_DIR: ":memory:", ...env });
+  const embedded = { TRANSPORTER: undefined, CACHER: undefined, MONGO_URI: undefined };
+  return startSystem(null, { ...embedded, DATA_DIR: ":memory:", ...env });
 }
 
 /** The page's view, kept by CI as .ci/state/screenshots/<name>.png; returns the file. */
