@@ -210,6 +210,21 @@ describe("the storefront", () => {
     await screenshot(page, "storefront-order-cancelled");
   }, 60_000);
 
+  it("cancels a pending order from its page (tok_slow keeps it pending)", async () => {
+    await addToCart(products.red);
+    await placeOrder("tok_slow");
+    await page.waitForSelector('[data-testid="order-status"] .status');
+    expect(await status()).toBe("pending");
+    await page.click("button.cancel-order");
+    await page.waitForFunction(
+      "document.querySelector('[data-testid=\"order-status\"] .status').textContent === 'cancelled'",
+    );
+    expect(await page.$eval(".cancel-reason", (el) => el.textContent)).toContain(
+      "you cancelled it",
+    );
+    expect(await page.$("button.cancel-order")).toBeNull();
+  }, 60_000);
+
   it("places one order when Place order is clicked twice before the page reacts", async () => {
     const token = (await page.evaluate(
       "JSON.parse(localStorage.getItem('commerce-mesh.session')).token",

@@ -10,11 +10,13 @@ import { readEventStream } from "../shared/sse";
 type Listener = (order: Order | null) => void;
 const listeners = new Set<Listener>();
 let connection: AbortController | null = null;
+let following: string | null = null;
 let connected = false;
 const statusListeners = new Set<(connected: boolean) => void>();
 
 /** Opens the stream for `token` (closing any other); null closes it. */
 export function followOrders(token: string | null): void {
+  following = token;
   connection?.abort();
   connection = null;
   setConnected(false);
@@ -33,6 +35,18 @@ export function followOrders(token: string | null): void {
     },
   });
 }
+
+// A page left for another may be kept for the Back button (the back/forward cache) with its
+// fetches still open: over HTTP/1.1 the browser opens at most six connections to one host, and
+// a few such pages holding their streams would leave none for the page in front. The stream
+// closes when the page is hidden and opens again if it comes back.
+addEventListener("pagehide", () => {
+  connection?.abort();
+  connection = null;
+});
+addEventListener("pageshow", (event) => {
+  if (event.persisted) followOrders(following);
+});
 
 function setConnected(value: boolean): void {
   connected = value;

@@ -112,7 +112,7 @@ export function OrderPage({ id }: { id: string }) {
       {(order.status === "pending" || order.status === "confirmed") && (
         <button
           type="button"
-          class="secondary"
+          class="secondary cancel-order"
           disabled={cancelling}
           onClick={() => void cancelOrder()}
         >
