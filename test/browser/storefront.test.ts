@@ -225,6 +225,19 @@ describe("the storefront", () => {
     expect(await page.$("button.cancel-order")).toBeNull();
   }, 60_000);
 
+  it("still loads after the shopper leaves more pages than the browser has connections", async () => {
+    // Each page left is kept for the Back button; had it kept its order stream open, six of
+    // them would hold every HTTP/1.1 connection to the gateway and this page could load nothing.
+    for (let i = 0; i < 7; i++) {
+      await page.goto(`${sys.baseUrl}/?q=${encodeURIComponent(`Poster ${i + 1}`)}`);
+      await page.waitForSelector(".product-card");
+    }
+    await page.goto(`${sys.baseUrl}/?q=Mug`);
+    await page.waitForFunction("document.querySelectorAll('.product-card').length === 2", {
+      timeout: 10_000,
+    });
+  }, 60_000);
+
   it("places one order when Place order is clicked twice before the page reacts", async () => {
     const token = (await page.evaluate(
       "JSON.parse(localStorage.getItem('commerce-mesh.session')).token",
