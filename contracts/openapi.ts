@@ -180,6 +180,10 @@ function operationObject(op: Operation): { method: string; path: string; body: J
   for (const success of op.success) {
     const response: JsonSchema = { description: success.description };
     if (success.body) response.content = { "application/json": { schema: ref(success.body) } };
+    if (success.events)
+      response.content = {
+        "text/event-stream": { schema: { type: "string", description: success.events } },
+      };
     if (success.location)
       response.headers = {
         Location: { description: "The new resource's URL", schema: { type: "string" } },

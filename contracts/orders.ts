@@ -152,3 +152,14 @@ export interface OrderRecord {
   currency: string;
   paymentToken: string;
 }
+
+/**
+ * An order the customer sees changed status (pending, confirmed, cancelled): the order as
+ * `GET /api/orders/{id}` answers it. Broadcast, not emitted balanced: every gateway replica
+ * writes it to the owner's open `GET /api/orders/stream` responses. It is for display only —
+ * nothing acts on it, so it needs no owner's record behind it — and it is not in the outbox: a
+ * page that reconnects reads the order again.
+ */
+export const ORDER_STATUS_CHANGED = "order.statusChanged";
+export const orderStatusChanged = defineEvent(ORDER_STATUS_CHANGED, { order });
+export type OrderStatusChangedEvent = EventOf<typeof orderStatusChanged>;

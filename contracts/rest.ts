@@ -35,6 +35,11 @@ export interface Success {
   description: string;
   /** Absent for 204: no body. */
   body?: BodyName;
+  /**
+   * A `text/event-stream` answer instead of JSON: what its events are. Such a route never ends
+   * on its own (tools/fuzz.sh leaves it out).
+   */
+  events?: string;
   /** A 201's `Location` header. */
   location?: boolean;
 }
@@ -218,6 +223,29 @@ export const OPERATIONS: Operation[] = [
     access: "user",
     params: orders.listParams,
     success: [{ status: 200, description: "A page of orders", body: "OrderPage" }],
+  },
+  {
+    route: "GET /orders/stream",
+    action: "api.streamOrders",
+    operationId: "streamOrders",
+    tag: "orders",
+    summary: "Your orders, live",
+    description:
+      "Server-Sent Events: the stream starts with `event: ready` (`data: {}`); then each time " +
+      "one of the caller's orders changes status (pending, confirmed, cancelled), `event: " +
+      "order` with the order as `GET /api/orders/{id}` answers it; a `: keep-alive` comment " +
+      "every 15 s. Send the bearer token in `Authorization` (read it with fetch, not " +
+      "EventSource). Events that happen while no stream is open are not replayed: read the " +
+      "order after (re)connecting. The stream ends when the token's account changes its " +
+      "password or is removed.",
+    access: "user",
+    success: [
+      {
+        status: 200,
+        description: "The stream",
+        events: "`ready` once, then `order` (an Order as JSON) per status change",
+      },
+    ],
   },
   {
     route: "GET /orders/:id",

@@ -4,7 +4,7 @@
  * contract's error bodies, CORS, security headers, the request-shape rules and the bounded JSON
  * body parser (services/api/request-shape.ts), rate limits shared by every replica
  * (services/api/rate-limit.ts), health endpoints and the OpenAPI document generated from the
- * aliases and the actions' param schemas. Refuses to start if a route asks for authentication
+ * aliases and the actions' param schemas, and the web pages (services/api/web-pages.ts). Refuses to start if a route asks for authentication
  * or authorization and the method is missing (moleculer-web would silently turn the check off).
  */
 import { countDomain } from "../lib/metrics";
@@ -19,7 +19,12 @@ import ApiGateway, {
 } from "moleculer-web";
 import { config } from "../lib/config";
 import { toErrorBody } from "../lib/http-errors";
-import { ForbiddenError, NotFoundError, UnauthorizedError } from "../lib/errors";
+import {
+  ForbiddenError,
+  NotFoundError,
+  ServiceUnavailableError,
+  UnauthorizedError,
+} from "../lib/errors";
 import type { AuthRequirement, GatewayMeta, MetaUser } from "../lib/auth";
 import { TokenCache } from "./api/token-cache";
 import {
@@ -31,13 +36,19 @@ import { clientAddress, trustedProxies } from "./api/client-ip";
 import { isManagedStore, rateLimitStore } from "./api/rate-limit";
 import { JSON_TEXT_OPTION } from "../middlewares/caller-cache";
 import { jsonBody, requestShape } from "./api/request-shape";
-import { landingPage } from "./api/landing";
+import { WEB_CSP, WebPages, type WebFile } from "./api/web-pages";
 import { DOCS_CSP, docsFile, type DocsFile } from "./api/docs-page";
 import { metricsPort } from "../lib/metrics-reporter";
 import { nodeReadiness, watchBroker, type Readiness } from "../lib/health";
 import { buildOpenApi } from "../contracts/openapi";
 import { API_PREFIX } from "../contracts/rest";
 import type { JsonSchema } from "../contracts/schema";
+import {
+  ORDER_STATUS_CHANGED,
+  orderStatusChanged,
+  type OrderStatusChangedEvent,
+} from "../contracts/orders";
+import { EventStream, EventStreams, writeEventStream } from "./api/event-stream";
 
 /**
  * The REST contract (contracts/rest.ts, which declares each route's params and answers): path
@@ -56,6 +67,8 @@ export const API_ALIASES: Record<string, string> = {
   "DELETE /products/:id": "products.remove",
   "POST /orders": "orders.create",
   "GET /orders": "orders.list",
+  // Before `/orders/:id`, which would take `stream` for an id: moleculer-web tries them in order.
+  "GET /orders/stream": "api.streamOrders",
   "GET /orders/:id": "orders.get",
   "POST /orders/:id/cancel": "orders.cancel",
   "GET /payments": "payments.list",
@@ -70,10 +83,10 @@ export const API_ALIASES: Record<string, string> = {
  */
 export const OPTIONAL_SERVICES: readonly string[] = ["recommendations"];
 
-/** The services `aliases` call, optional ones aside. */
+/** The services `aliases` call, optional ones and the gateway's own (the streams) aside. */
 export function neededServices(aliases: Record<string, string>): string[] {
   const names = new Set(Object.values(aliases).map((action) => action.split(".")[0]));
-  return [...names].filter((name) => !OPTIONAL_SERVICES.includes(name));
+  return [...names].filter((name) => !OPTIONAL_SERVICES.includes(name) && name !== "api");
 }
 
 /**
@@ -118,15 +131,27 @@ interface GatewayMethods {
   unavailableServices(): string[];
   openApiDocument(): JsonSchema;
   sendDocs(res: ServerResponse, file: DocsFile | null): void;
+  sendWeb(res: ServerResponse, file: WebFile | null): void;
 }
 
 /** The parts of moleculer-web (its processed routes, its error writer) this service touches. */
 interface GatewayVars {
   routes?: Array<{ rateLimit?: { store?: unknown } }>;
   tokens: TokenCache;
+  web: WebPages;
+  /** The open `GET /api/orders/stream` responses, by the caller's user id. */
+  orderStreams: EventStreams<string>;
   sendError(req: IncomingMessage, res: ServerResponse, err: Error): void;
 }
 type GatewayThis = Service<ApiSettingsSchema> & GatewayMethods & GatewayVars;
+
+type SendResponse = (
+  this: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  data: unknown,
+  action: unknown,
+) => void;
 
 function splitAlias(alias: string): { method: string; path: string } {
   const [method, path] = alias.trim().split(/\s+/);
@@ -252,6 +277,9 @@ const GATEWAY_ROUTES = [
   `GET ${API_PREFIX}/openapi.json`,
   `GET ${API_PREFIX}/docs`,
   `GET ${API_PREFIX}/docs/:file`,
+  "GET /",
+  "GET /console",
+  "GET /assets/:file",
 ];
 
 export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
@@ -329,17 +357,22 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
         rateLimit: rateLimit("auth", cfg.rateLimit.authMax),
       },
       {
-        name: "home",
+        // The storefront, the console and their files, built into dist/web by `npm run build`.
+        name: "web",
         path: "/",
         mappingPolicy: "restrict",
         authentication: false,
         authorization: false,
         bodyParsers: false,
         aliases: {
-          async "GET /"(this: GatewayThis, req: IncomingMessage, res: ServerResponse) {
-            const page = landingPage(req.headers.host, await metricsPort(this.broker));
-            res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
-            res.end(page);
+          async "GET /"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
+            this.sendWeb(res, this.web.page("index", await metricsPort(this.broker)));
+          },
+          async "GET /console"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
+            this.sendWeb(res, this.web.page("console", await metricsPort(this.broker)));
+          },
+          "GET /assets/:file"(this: GatewayThis, req: GatewayRequest, res: ServerResponse) {
+            this.sendWeb(res, this.web.asset(req.$params?.file ?? ""));
           },
         },
       },
@@ -356,6 +389,17 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   },
 
   actions: {
+    /**
+     * `GET /api/orders/stream`: the caller's orders as their status changes (contracts/rest.ts).
+     * The answer is the stream itself; moleculer-web writes it out as it comes.
+     */
+    streamOrders: {
+      auth: "user",
+      handler(this: GatewayThis, ctx: Context<unknown, GatewayMeta>): EventStream {
+        return this.orderStreams.open(ctx.meta.user!.id);
+      },
+    },
+
     // The broker retries the calls the gateway makes (products.get, …); retrying the whole
     // HTTP handler on top of that would re-run a request whose response is already decided.
     rest: { retryPolicy: { enabled: false } },
@@ -402,6 +446,12 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       return fresh ? ask(token) : this.tokens.resolve(token, ask);
     },
 
+    /** moleculer-web's, but an event stream is written out by services/api/event-stream.ts. */
+    sendResponse(req: GatewayRequest, res: ServerResponse, data: unknown, action: unknown) {
+      if (data instanceof EventStream) return writeEventStream(res, data);
+      return (ApiGateway.methods!.sendResponse as SendResponse).call(this, req, res, data, action);
+    },
+
     /** Every response the gateway writes itself (health, errors, unrouted 404s) goes here. */
     sendJson(res: ServerResponse, status: number, body: unknown) {
       if (res.headersSent) return;
@@ -415,6 +465,24 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       if (!file) return this.sendJson(res, 404, toErrorBody(new NotFoundError("File")));
       setSecurityHeaders(res);
       res.setHeader("Content-Security-Policy", DOCS_CSP);
+      res.writeHead(200, { "Content-Type": file.type });
+      res.end(file.body);
+    },
+
+    /**
+     * A web page or asset under the pages' CSP (self only) and its cache rule; 503 while the
+     * pages are not built (tsc alone does not build them), 404 for a file the build lacks.
+     */
+    sendWeb(res: ServerResponse, file: WebFile | null) {
+      if (!file) {
+        const err = this.web.built()
+          ? new NotFoundError("File")
+          : new ServiceUnavailableError("The web pages are not built: run npm run build");
+        return this.sendJson(res, err.code, toErrorBody(err));
+      }
+      setSecurityHeaders(res);
+      res.setHeader("Content-Security-Policy", WEB_CSP);
+      res.setHeader("Cache-Control", file.cacheControl);
       res.writeHead(200, { "Content-Type": file.type });
       res.end(file.body);
     },
@@ -450,12 +518,24 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       params: userTokensRevoked.params.rule,
       handler(this: GatewayThis, ctx: Context<UserTokensRevokedEvent>) {
         this.tokens.dropUser(ctx.params.userId);
+        // A stream opened with an ended token ends too; the page signs in again.
+        this.orderStreams.close((userId) => userId === ctx.params.userId);
+      },
+    },
+    // Broadcast by the orders service on every status change: to the owner's open streams.
+    [ORDER_STATUS_CHANGED]: {
+      params: orderStatusChanged.params.rule,
+      handler(this: GatewayThis, ctx: Context<OrderStatusChangedEvent>) {
+        const { order } = ctx.params;
+        this.orderStreams.publish((userId) => userId === order.userId, "order", order);
       },
     },
   },
 
   created() {
     this.tokens = new TokenCache(TOKEN_CACHE_TTL_MS, TOKEN_CACHE_MAX);
+    this.web = new WebPages();
+    this.orderStreams = new EventStreams();
     watchBroker(this.broker);
     for (const route of this.settings.routes ?? []) {
       if (route.authentication && typeof this.schema.methods?.authenticate !== "function") {
@@ -480,6 +560,8 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   },
 
   stopped() {
+    // An open stream would hold the HTTP server's close until its client left.
+    this.orderStreams.close();
     for (const route of this.routes ?? []) {
       const store = route.rateLimit?.store;
       if (isManagedStore(store)) store.close();

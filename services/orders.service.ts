@@ -23,6 +23,7 @@ import {
   idParams,
   listParams,
   lookupParams,
+  orderStatusChanged,
   stuckParams,
   type CreateParams,
   type ListParams,
@@ -231,12 +232,27 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
     },
 
     /** Every transition the saga writes passes here once, before its effects run. */
+    /**
+     * Called by the saga once per applied transition, with the order as written: counts final
+     * orders and broadcasts every status change to every gateway (each pushes it to the owner's
+     * open `GET /api/orders/stream`; a broadcast, not a balanced event, so no gateway misses it).
+     */
     transitionApplied(order: OrderDoc, t: Transition) {
       if (t.set.status === "confirmed" || t.set.status === "cancelled") {
         countDomain(this.broker, "ordersFinal", {
           status: t.set.status,
           reason: t.set.cancelReason ?? "",
         });
+      }
+      if (t.set.status && VISIBLE_STATUSES.includes(order.status)) {
+        const event = orderStatusChanged.build(`${order._id}:${order.rev}`, {
+          order: publicOrder(order),
+        });
+        this.broker
+          .broadcast(orderStatusChanged.name, event)
+          .catch((err: unknown) =>
+            this.logger.warn(`Status broadcast of order ${order._id}:`, err),
+          );
       }
     },
 

@@ -137,6 +137,7 @@ describe("the gateway", () => {
         "delete /api/products/{id}",
         "post /api/orders",
         "get /api/orders",
+        "get /api/orders/stream",
         "get /api/orders/{id}",
         "post /api/orders/{id}/cancel",
         "get /api/payments",

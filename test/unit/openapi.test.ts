@@ -51,6 +51,7 @@ const ROUTES = [
   "DELETE /api/products/{id}",
   "POST /api/orders",
   "GET /api/orders",
+  "GET /api/orders/stream",
   "GET /api/orders/{id}",
   "POST /api/orders/{id}/cancel",
   "GET /api/payments",
@@ -104,6 +105,12 @@ describe("the OpenAPI document", () => {
         const content = op.responses[status].content;
         if (status === "204") {
           expect([route, content]).toEqual([route, undefined]);
+          continue;
+        }
+        // An event stream (GET /api/orders/stream): text whose events the schema describes.
+        if (content!["text/event-stream"]) {
+          expect([route, Object.keys(content!)]).toEqual([route, ["text/event-stream"]]);
+          expect(String(content!["text/event-stream"].schema.description)).toMatch(/ready/);
           continue;
         }
         const named = (ref: unknown) =>
