@@ -363,6 +363,8 @@ export interface ToolConfig {
     connections: number;
     /** Orders per second offered by the open-loop checkout scenario. */
     checkoutRate: number;
+    /** The offered rates (orders/s) the capacity scenario tries, in order, each for durationS. */
+    capacityRates: number[];
     /** Only these scenarios (comma-separated names); all when unset. */
     only: string[] | null;
     /** Nodes run with `--cpu-prof` (comma-separated names, e.g. `gw,users`); profiles under bench/results/profiles. */
@@ -395,6 +397,19 @@ export function loadToolConfig(env: NodeJS.ProcessEnv = process.env): ToolConfig
       rounds: Math.max(1, int(env.BENCH_ROUNDS, 3, "BENCH_ROUNDS")),
       connections: int(env.BENCH_CONNECTIONS, 32, "BENCH_CONNECTIONS"),
       checkoutRate: int(env.BENCH_CHECKOUT_RATE, 40, "BENCH_CHECKOUT_RATE"),
+      capacityRates: (
+        list(env.BENCH_CAPACITY_RATES) ?? [
+          "25",
+          "50",
+          "75",
+          "100",
+          "125",
+          "150",
+          "200",
+          "250",
+          "300",
+        ]
+      ).map((r) => int(r, 0, "BENCH_CAPACITY_RATES")),
       only: list(env.BENCH_ONLY),
       profile: list(env.BENCH_PROFILE) ?? [],
     },
