@@ -14,6 +14,11 @@ export const CAPACITY_P99_MS = 500;
 
 export interface CapacityStep extends CheckoutRun {
   passed: boolean;
+  /**
+   * CPU time the shop's processes used per offered order during the step, in ms: unlike the
+   * latencies, it hardly depends on what else the machine runs.
+   */
+  cpuMsPerOrder: number;
 }
 
 export interface CapacityResult {
@@ -37,6 +42,8 @@ export async function capacity(
   rates: number[],
   durationS: number,
   meshRequestsPerSec: number | null,
+  /** CPU seconds used so far by the shop's processes (Cluster.cpuSeconds). */
+  shopCpuSeconds: () => number,
   log: (text: string) => void,
 ): Promise<CapacityResult> {
   const steps: CapacityStep[] = [];
@@ -45,8 +52,10 @@ export async function capacity(
     let step: CapacityStep | undefined;
     for (let attempt = 1; attempt <= 2 && !step?.passed; attempt++) {
       log(`capacity: ${rate} orders/s offered for ${durationS}s${attempt > 1 ? " (again)" : ""}`);
+      const cpuBefore = shopCpuSeconds();
       const run = await openLoopCheckout(baseUrl, shop, rate, durationS);
-      step = { ...run, passed: passed(run) };
+      const cpuMsPerOrder = ((shopCpuSeconds() - cpuBefore) * 1000) / Math.max(1, run.offered);
+      step = { ...run, passed: passed(run), cpuMsPerOrder };
       steps.push(step);
       log(
         `capacity: ${rate}/s → ${step.passed ? "pass" : "fail"}, p99 to confirmed ${run.timeToConfirmedMs.p99} ms, ${run.errors} errors`,
@@ -70,7 +79,7 @@ export function capacityReport(result: CapacityResult): string[] {
     `capacity: ${result.ordersPerSec} orders/s (highest offered rate with p99 to confirmed < ${result.p99LimitMs} ms and no errors${ratio})`,
     ...result.steps.map(
       (s) =>
-        `  ${String(s.offeredPerSec).padStart(4)}/s ${s.passed ? "pass" : "FAIL"}: ${s.confirmed}/${s.offered} confirmed, to confirmed p50 ${s.timeToConfirmedMs.p50} p99 ${s.timeToConfirmedMs.p99} max ${s.timeToConfirmedMs.max} ms, POST p99 ${s.postLatencyMs.p99} ms${s.errors ? `, errors ${JSON.stringify(s.errorDetail)}` : ""}`,
+        `  ${String(s.offeredPerSec).padStart(4)}/s ${s.passed ? "pass" : "FAIL"}: ${s.confirmed}/${s.offered} confirmed, to confirmed p50 ${s.timeToConfirmedMs.p50} p99 ${s.timeToConfirmedMs.p99} max ${s.timeToConfirmedMs.max} ms, POST p99 ${s.postLatencyMs.p99} ms, shop CPU ${s.cpuMsPerOrder.toFixed(1)} ms/order${s.errors ? `, errors ${JSON.stringify(s.errorDetail)}` : ""}`,
     ),
   ];
 }

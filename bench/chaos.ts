@@ -54,6 +54,7 @@ const SERVICE_NODES: Record<string, string[]> = {
   notifications2: ["notifications"],
 };
 const GATEWAYS = ["gw1", "gw2"];
+const START_BATCH = 4;
 const INITIAL_STOCK = 100_000;
 /** Card mix: mostly good, some declined, some slow (a charge in flight when payments dies). */
 const CARDS = ["tok_visa", "tok_visa", "tok_visa", "tok_chargeDeclined", "tok_slow"];
@@ -90,6 +91,8 @@ interface Traffic {
   /** HTTP status → count, over every attempt. */
   statuses: Record<string, number>;
   connectionErrors: number;
+  /** Tries still unanswered when the client's patience ran out. */
+  timeouts: number;
   retries: number;
   gaveUp: number;
   /** 4xx answers other than the expected ones (none are expected). */
@@ -149,6 +152,7 @@ async function main(): Promise<number> {
     accepted: new Set(),
     statuses: {},
     connectionErrors: 0,
+    timeouts: 0,
     retries: 0,
     gaveUp: 0,
     refused: 0,
@@ -160,12 +164,19 @@ async function main(): Promise<number> {
   );
 
   try {
-    await Promise.all([
-      ...GATEWAYS.map((gw) => startNode(cluster, gw, ["api"])),
-      ...Object.entries(SERVICE_NODES).map(([name, services]) =>
-        startNode(cluster, name, services),
-      ),
-    ]);
+    // A few at a time: ten Node processes loading at once on a busy 2-core box can take
+    // longer than a node's 30 s start limit.
+    const nodes: Array<[string, string[]]> = [
+      ...Object.entries(SERVICE_NODES),
+      ...GATEWAYS.map((gw): [string, string[]] => [gw, ["api"]]),
+    ];
+    for (let i = 0; i < nodes.length; i += START_BATCH) {
+      await Promise.all(
+        nodes
+          .slice(i, i + START_BATCH)
+          .map(([name, services]) => startNode(cluster, name, services)),
+      );
+    }
     for (const gw of GATEWAYS) await waitReady(cluster.baseUrl(gw));
     const shop = await seed(cluster.baseUrl("gw1"), tag, 5, INITIAL_STOCK, 10);
     log("cluster up and seeded: 5 products, 10 customers");
@@ -210,9 +221,11 @@ async function main(): Promise<number> {
           }
           // Back off like a real client: hammering a recovering system keeps it down.
           await sleep(Math.min(2_000, 250 * 2 ** attempt, Math.max(0, until - Date.now())));
-        } catch {
-          // The gateway died under the request or is down: the other one takes the retry.
-          traffic.connectionErrors++;
+        } catch (err) {
+          // The gateway died under the request, is down, or did not answer in time: the other
+          // one takes the retry.
+          if ((err as Error).name === "TimeoutError") traffic.timeouts++;
+          else traffic.connectionErrors++;
           gw = (gw + 1) % GATEWAYS.length;
           await sleep(100);
         }
@@ -391,7 +404,7 @@ async function main(): Promise<number> {
         `  kills: ${kills.length} ${JSON.stringify(killCount)}`,
         `  availability: ${traffic.offered} offered, ${traffic.accepted.size} accepted (${((100 * traffic.accepted.size) / Math.max(1, traffic.offered)).toFixed(1)} %) by a client that retries for ${CLIENT_PATIENCE_MS / 1000} s`,
         `  orders: ${confirmed.length} confirmed, ${cancelled.length} cancelled ${JSON.stringify(reasons)}; ${orders.length} in the database`,
-        `  client: ${traffic.retries} retries, ${traffic.connectionErrors} connection errors (killed gateway, expected), ${traffic.refused} refused (4xx), ${traffic.gaveUp} gave up`,
+        `  client: ${traffic.retries} retries, ${traffic.connectionErrors} connection errors (killed gateway, expected), ${traffic.timeouts} tries timed out, ${traffic.refused} refused (4xx), ${traffic.gaveUp} gave up`,
         `  5xx by gateway: ${JSON.stringify(traffic.failuresByGateway)}`,
         `  settled ${settleMs} ms after the faults stopped`,
         "invariants:",

@@ -299,7 +299,8 @@ async function main(): Promise<number> {
     if (wanted("capacity")) {
       const mesh = results.find((r) => r.name === "baseline-mesh")?.requestsPerSec ?? null;
       const { capacityRates, durationS } = tools.bench;
-      capacityResult = await capacity(gw, seeded, capacityRates, durationS, mesh, log);
+      const cpu = () => shop.cpuSeconds();
+      capacityResult = await capacity(gw, seeded, capacityRates, durationS, mesh, cpu, log);
     }
 
     const rss: Record<string, number | null> = {};

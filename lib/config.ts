@@ -352,6 +352,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   };
 }
 
+/** Offered checkout rates (orders/s) of the capacity scenario, lowest first. */
+const DEFAULT_CAPACITY_RATES = [
+  "10",
+  "20",
+  "30",
+  "40",
+  "60",
+  "80",
+  "100",
+  "120",
+  "160",
+  "200",
+  "250",
+];
+
 /** The settings of `npm run bench` and `npm run chaos` (bench/), read here like all others. */
 export interface ToolConfig {
   bench: {
@@ -397,19 +412,9 @@ export function loadToolConfig(env: NodeJS.ProcessEnv = process.env): ToolConfig
       rounds: Math.max(1, int(env.BENCH_ROUNDS, 3, "BENCH_ROUNDS")),
       connections: int(env.BENCH_CONNECTIONS, 32, "BENCH_CONNECTIONS"),
       checkoutRate: int(env.BENCH_CHECKOUT_RATE, 40, "BENCH_CHECKOUT_RATE"),
-      capacityRates: (
-        list(env.BENCH_CAPACITY_RATES) ?? [
-          "25",
-          "50",
-          "75",
-          "100",
-          "125",
-          "150",
-          "200",
-          "250",
-          "300",
-        ]
-      ).map((r) => int(r, 0, "BENCH_CAPACITY_RATES")),
+      capacityRates: (list(env.BENCH_CAPACITY_RATES) ?? DEFAULT_CAPACITY_RATES).map((r) =>
+        Math.max(1, int(r, 1, "BENCH_CAPACITY_RATES")),
+      ),
       only: list(env.BENCH_ONLY),
       profile: list(env.BENCH_PROFILE) ?? [],
     },
