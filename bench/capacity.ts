@@ -36,13 +36,27 @@ function passed(run: CheckoutRun): boolean {
   );
 }
 
-export async function capacity(
+/** The scenario against a running shop: each step is the open-loop checkout at that rate. */
+export function capacity(
   baseUrl: string,
   shop: SeededShop,
   rates: number[],
   durationS: number,
   meshRequestsPerSec: number | null,
   /** CPU seconds used so far by the shop's processes (Cluster.cpuSeconds). */
+  shopCpuSeconds: () => number,
+  log: (text: string) => void,
+): Promise<CapacityResult> {
+  const step = (rate: number) => openLoopCheckout(baseUrl, shop, rate, durationS);
+  return searchCapacity(step, rates, durationS, meshRequestsPerSec, shopCpuSeconds, log);
+}
+
+/** The search itself, given how to run one step (test/unit/capacity-search.test.ts drives it directly). */
+export async function searchCapacity(
+  runStep: (rate: number) => Promise<CheckoutRun>,
+  rates: number[],
+  durationS: number,
+  meshRequestsPerSec: number | null,
   shopCpuSeconds: () => number,
   log: (text: string) => void,
 ): Promise<CapacityResult> {
@@ -53,7 +67,7 @@ export async function capacity(
     for (let attempt = 1; attempt <= 2 && !step?.passed; attempt++) {
       log(`capacity: ${rate} orders/s offered for ${durationS}s${attempt > 1 ? " (again)" : ""}`);
       const cpuBefore = shopCpuSeconds();
-      const run = await openLoopCheckout(baseUrl, shop, rate, durationS);
+      const run = await runStep(rate);
       const cpuMsPerOrder = ((shopCpuSeconds() - cpuBefore) * 1000) / Math.max(1, run.offered);
       step = { ...run, passed: passed(run), cpuMsPerOrder };
       steps.push(step);
