@@ -78,6 +78,20 @@ export function peakRss(pid: number | undefined): number | null {
   }
 }
 
+/** CPU time (user + system) a process has used, in seconds, from /proc; `null` elsewhere or when gone. */
+export function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15, in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 export class Cluster {
   readonly namespace: string;
   readonly nodes = new Map<string, NodeHandle>();
@@ -187,6 +201,11 @@ export class Cluster {
   running(name: string): boolean {
     const child = this.nodes.get(name)?.process;
     return Boolean(child && child.exitCode === null && child.signalCode === null);
+  }
+
+  /** CPU seconds used by the current processes of every node (see `cpuSeconds`). */
+  cpuSeconds(): number {
+    return [...this.nodes.keys()].reduce((sum, n) => sum + (cpuSeconds(this.pid(n)) ?? 0), 0);
   }
 
   /** Peak RSS of the node's current process in bytes (see `peakRss`). */

@@ -22,18 +22,17 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
 import { config, loadToolConfig } from "../lib/config";
-import type { Order } from "../contracts/orders";
 import { Cluster, ROOT, peakRss } from "./cluster";
 import { READY } from "./baseline";
 import { HOP_SCENARIOS, hopVerdictLines, hopVerdicts, startHop, type HopShop } from "./hop";
+import { capacity, capacityReport, type CapacityResult } from "./capacity";
+import { openLoopCheckout } from "./checkout";
 import {
   clusterEnv,
-  percentile,
   request,
   runData,
   runScript,
   seed,
-  sleep,
   startNode,
   waitReady,
   type SeededShop,
@@ -62,7 +61,6 @@ interface ScenarioResult {
 
 const tools = loadToolConfig();
 const app = config();
-const POLL_MS = 50;
 const WARMUP_S = Math.min(3, Math.max(1, Math.round(tools.bench.durationS / 3)));
 const SHOP_NODES: Record<string, string[]> = {
   gw: ["api"],
@@ -160,98 +158,26 @@ async function closedLoops(
   });
 }
 
-/**
- * Open loop: one order every 1/rate s whatever the answers, each then polled (GET
- * /api/orders/:id every 50 ms, so time-to-confirmed is ±50 ms) until it is confirmed; the polls
- * are load as well. Every order pays with the test card that succeeds, so anything but
- * `confirmed` is an error.
- */
+/** The `checkout` scenario: BENCH_CHECKOUT_RATE orders/s offered (bench/checkout.ts). */
 async function checkout(baseUrl: string, shop: SeededShop): Promise<ScenarioResult> {
   const rate = tools.bench.checkoutRate;
-  const durationMs = tools.bench.durationS * 1000;
   log(`checkout: ${rate} orders/s offered for ${tools.bench.durationS}s (open loop)`);
-  const postLatencies: number[] = [];
-  const toConfirmed: number[] = [];
-  const errorDetail: Record<string, number> = {};
-  const fail = (what: string) => (errorDetail[what] = (errorDetail[what] ?? 0) + 1);
-  let placed = 0;
-  let polls = 0;
-  let seq = 0;
-
-  const one = async (): Promise<void> => {
-    const i = seq++;
-    const customer = shop.customers[i % shop.customers.length];
-    const product = shop.products[i % shop.products.length];
-    const started = performance.now();
-    let id: string;
-    try {
-      const res = await request<Order>(baseUrl, "POST", "/api/orders", {
-        token: customer.token,
-        json: { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" },
-      });
-      postLatencies.push(performance.now() - started);
-      if (res.status !== 201) return void fail(`POST http ${res.status}`);
-      id = res.body.id;
-      placed++;
-    } catch {
-      return void fail("POST socket");
-    }
-    const deadline = started + 30_000;
-    while (performance.now() < deadline) {
-      await sleep(POLL_MS);
-      polls++;
-      try {
-        const res = await request<Order>(baseUrl, "GET", `/api/orders/${id}`, {
-          token: customer.token,
-        });
-        if (res.status !== 200) return void fail(`GET http ${res.status}`);
-        if (res.body.status === "confirmed") {
-          toConfirmed.push(performance.now() - started);
-          return;
-        }
-        if (res.body.status !== "pending") return void fail(`order ${res.body.status}`);
-      } catch {
-        return void fail("GET socket");
-      }
-    }
-    fail("not confirmed in 30 s");
-  };
-
-  const inFlight: Array<Promise<void>> = [];
-  const t0 = performance.now();
-  for (let n = 0; ; n++) {
-    const due = t0 + (n * 1000) / rate;
-    if (due - t0 >= durationMs) break;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-    inFlight.push(one());
-  }
-  await Promise.all(inFlight);
-  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-  const post = sorted(postLatencies);
-  const conf = sorted(toConfirmed);
-  const errors = Object.values(errorDetail).reduce((a, b) => a + b, 0);
-  const summary = (xs: number[]) => ({
-    p50: Math.round(percentile(xs, 50)),
-    p90: Math.round(percentile(xs, 90)),
-    p99: Math.round(percentile(xs, 99)),
-    max: Math.round(xs[xs.length - 1] ?? 0),
-  });
+  const run = await openLoopCheckout(baseUrl, shop, rate, tools.bench.durationS);
   return {
     name: "checkout",
     kind: "open",
-    requestsPerSec: post.length / tools.bench.durationS,
-    latencyMs: summary(post),
-    requests: inFlight.length + polls,
-    errors,
-    errorDetail,
+    requestsPerSec: run.answered / run.durationS,
+    latencyMs: run.postLatencyMs,
+    requests: run.offered + run.polls,
+    errors: run.errors,
+    errorDetail: run.errorDetail,
     ratioToMesh: null,
     orders: {
       offeredPerSec: rate,
-      confirmedPerSec: conf.length / tools.bench.durationS,
-      placed,
-      confirmed: conf.length,
-      timeToConfirmedMs: summary(conf),
+      confirmedPerSec: run.confirmed / run.durationS,
+      placed: run.placed,
+      confirmed: run.confirmed,
+      timeToConfirmedMs: run.timeToConfirmedMs,
     },
   };
 }
@@ -387,6 +313,13 @@ async function main(): Promise<number> {
     ].filter((s) => wanted(s.name));
     results.push(...(await closedLoops(closed)));
     if (wanted("checkout")) results.push(await checkout(gw, seeded));
+    let capacityResult: CapacityResult | null = null;
+    if (wanted("capacity")) {
+      const mesh = results.find((r) => r.name === "baseline-mesh")?.requestsPerSec ?? null;
+      const { capacityRates, durationS } = tools.bench;
+      const cpu = () => shop.cpuSeconds();
+      capacityResult = await capacity(gw, seeded, capacityRates, durationS, mesh, cpu, log);
+    }
 
     const rss: Record<string, number | null> = {};
     for (const name of shop.nodes.keys()) rss[name] = shop.peakRss(name);
@@ -419,7 +352,9 @@ async function main(): Promise<number> {
         catalogRead: results.find((r) => r.name === "catalog-read")?.ratioToMesh ?? null,
         meRead: results.find((r) => r.name === "me-read")?.ratioToMesh ?? null,
         hop: hopVerdicts(results),
+        checkoutCapacity: capacityResult?.ratioToMesh ?? null,
       },
+      capacity: capacityResult,
     };
     const dir = path.join(ROOT, "bench", "results");
     fs.mkdirSync(dir, { recursive: true });
@@ -429,6 +364,7 @@ async function main(): Promise<number> {
     fs.writeFileSync(path.join(dir, "latest.json"), json);
 
     process.stdout.write(`\n${table(results, rss)}\n`);
+    if (capacityResult) process.stdout.write(`${capacityReport(capacityResult).join("\n")}\n`);
     const { catalogRead, meRead } = report.targets;
     if (catalogRead !== null && meRead !== null) {
       process.stdout.write(

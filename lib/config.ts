@@ -368,6 +368,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   };
 }
 
+/** Offered checkout rates (orders/s) of the capacity scenario, lowest first. */
+const DEFAULT_CAPACITY_RATES = [
+  "10",
+  "20",
+  "30",
+  "40",
+  "60",
+  "80",
+  "100",
+  "120",
+  "160",
+  "200",
+  "250",
+];
+
 /** The settings of `npm run bench` and `npm run chaos` (bench/), read here like all others. */
 export interface ToolConfig {
   bench: {
@@ -379,6 +394,8 @@ export interface ToolConfig {
     connections: number;
     /** Orders per second offered by the open-loop checkout scenario. */
     checkoutRate: number;
+    /** The offered rates (orders/s) the capacity scenario tries, in order, each for durationS. */
+    capacityRates: number[];
     /** Only these scenarios (comma-separated names); all when unset. */
     only: string[] | null;
     /** Nodes run with `--cpu-prof` (comma-separated names, e.g. `gw,users`); profiles under bench/results/profiles. */
@@ -411,6 +428,9 @@ export function loadToolConfig(env: NodeJS.ProcessEnv = process.env): ToolConfig
       rounds: Math.max(1, int(env.BENCH_ROUNDS, 3, "BENCH_ROUNDS")),
       connections: int(env.BENCH_CONNECTIONS, 32, "BENCH_CONNECTIONS"),
       checkoutRate: int(env.BENCH_CHECKOUT_RATE, 40, "BENCH_CHECKOUT_RATE"),
+      capacityRates: (list(env.BENCH_CAPACITY_RATES) ?? DEFAULT_CAPACITY_RATES).map((r) =>
+        Math.max(1, int(r, 1, "BENCH_CAPACITY_RATES")),
+      ),
       only: list(env.BENCH_ONLY),
       profile: list(env.BENCH_PROFILE) ?? [],
     },

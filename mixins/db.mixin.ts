@@ -124,10 +124,10 @@ function makeAdapter(collection: string): DbAdapter {
 }
 
 /**
- * FerretDB 1.x on SQLite applies an update as read-modify-write outside a transaction
- * (FerretDB/FerretDB#3040): two concurrent updates of one document can both match and one is
- * silently lost (measured here: 200 concurrent conditional `$inc`s, all reported modified, 20
- * applied). So writes to one document from this process run one after another. MongoDB is
+ * FerretDB 1.x applies an update as read-modify-write, on its SQLite and its PostgreSQL backend
+ * alike (FerretDB/FerretDB#3040): two concurrent updates of one document can both match and one
+ * is silently lost (measured here: 200 concurrent conditional `$inc`s, all reported modified, 20
+ * applied on SQLite; 13 on PostgreSQL, even under serializable isolation). So writes to one document from this process run one after another. MongoDB is
  * atomic per document and loses nothing by it; each document of this system has one writing
  * service, so one replica per writer keeps FerretDB correct too. NeDB is in-process and atomic.
  */

@@ -110,6 +110,13 @@ const MAX_TOKEN_LENGTH = 4096;
 const TOKEN_CACHE_TTL_MS = 1_000;
 const TOKEN_CACHE_MAX = 10_000;
 /**
+ * One token check (a signature and one read by id: milliseconds). A check sent to a users
+ * replica that has just died would otherwise wait the broker's 10 s before its retry (a read,
+ * lib/retry.ts) reaches a live one, and every request of the gateway meanwhile waits as long
+ * as a client does (bench/README.md, chaos). Three tries fit in a client's 10 s.
+ */
+const RESOLVE_TOKEN_TIMEOUT_MS = 2_000;
+/**
  * Only reads may be authenticated from that memory. A write always asks the users service, so
  * no order is placed and nothing is changed with a token that ended, even within that second.
  */
@@ -442,7 +449,11 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
      */
     resolveUser(token: string, fresh: boolean): Promise<MetaUser | null> {
       const ask = (t: string) =>
-        this.broker.call<MetaUser | null, { token: string }>("users.resolveToken", { token: t });
+        this.broker.call<MetaUser | null, { token: string }>(
+          "users.resolveToken",
+          { token: t },
+          { timeout: RESOLVE_TOKEN_TIMEOUT_MS },
+        );
       return fresh ? ask(token) : this.tokens.resolve(token, ask);
     },
 

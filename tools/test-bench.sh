@@ -3,7 +3,12 @@
 # each only when nothing answers on its port yet, and waits until each answers:
 #   NATS      nats-server (Debian)          127.0.0.1:4222 (monitoring 8222)
 #   Redis     redis-server (Debian)         127.0.0.1:6379
-#   FerretDB  1.24, SQLite backend          127.0.0.1:27017 (tools/ferretdb, built with Go)
+#   PostgreSQL  Debian's 15 (initdb +       127.0.0.1:5433 ($PG_PORT), FerretDB's backend; data in
+#               pg_ctl, not the package's   .ci/state/postgres, synchronous_commit=off
+#               cluster)
+#   FerretDB  1.24, PostgreSQL backend      127.0.0.1:27017 ($FERRETDB_PORT) (tools/ferretdb, built
+#             (FERRETDB_BACKEND=sqlite:     with Go)
+#             the SQLite one, no PostgreSQL)
 #   Jaeger    v2 (module v1.76.0), memory   127.0.0.1:16686 query API/UI, 14268 Thrift HTTP,
 #                                           6832/6831 Thrift UDP (tools/jaeger, built with Go)
 #   Prometheus  Debian's package (unpacked  127.0.0.1:9090, configured by tools/prometheus-bench.mjs
@@ -11,12 +16,23 @@
 #                                           processes as JSON files in $PROMETHEUS_TARGETS
 # Installs what is missing (apt, go build). Logs and data go to .ci/state/.
 # Prints `export` lines for the variables that point the suites at these servers.
-# Arguments name the servers to start (`nats redis` for the benchmark); none: all five.
+# Arguments name the servers to start (`nats redis` for the benchmark); none: all of them
+# (`ferretdb` brings its PostgreSQL).
+# FERRETDB_PORT and PG_PORT move those two (a second bench beside a running one); a second bench
+# needs its own state too: TEST_BENCH_STATE (default .ci/state).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wanted=" ${*:-nats redis ferretdb jaeger prometheus} "
 want() { [[ $wanted == *" $1 "* ]]; }
-STATE="$PWD/.ci/state"
+STATE="${TEST_BENCH_STATE:-$PWD/.ci/state}"
+FERRETDB_PORT=${FERRETDB_PORT:-27017}
+PG_PORT=${PG_PORT:-5433}
+FERRETDB_BACKEND=${FERRETDB_BACKEND:-postgresql}
+case $FERRETDB_BACKEND in postgresql | sqlite) ;; *)
+  echo "[test-bench] ERROR: FERRETDB_BACKEND is postgresql or sqlite, not '$FERRETDB_BACKEND'" >&2
+  exit 1
+  ;;
+esac
 mkdir -p "$STATE"
 
 say() { echo "[test-bench] $*" >&2; }
@@ -69,21 +85,67 @@ else
   wait_for redis 6379 20
 fi
 
+# --- PostgreSQL (FerretDB's backend) ------------------------------------------------------
+# Debian's binaries, our own data directory: the package's cluster (5432) is left alone.
+# synchronous_commit=off for the reason of SQLite's synchronous=NORMAL below: a commit does not
+# wait for the WAL to reach the disk; a crash of PostgreSQL loses nothing, a power loss the last
+# few hundred milliseconds, which a test bench can afford.
+PG_DATA="$STATE/postgres"
+pg_as() { # command... (initdb and pg_ctl refuse to run as root: as root, run them as `postgres`)
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+if ! want ferretdb || [ "$FERRETDB_BACKEND" != postgresql ] || port_open "$FERRETDB_PORT"; then
+  :
+elif port_open "$PG_PORT"; then
+  say "PostgreSQL already running on $PG_PORT"
+else
+  PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+  if [ ! -x "$PG_BIN/initdb" ]; then
+    apt_install postgresql
+    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  fi
+  if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+    say "initdb into $PG_DATA"
+    rm -rf "$PG_DATA"
+    mkdir -p "$PG_DATA"
+    [ "$(id -u)" != 0 ] || chown postgres "$PG_DATA"
+    pg_as "$PG_BIN/initdb" -D "$PG_DATA" -A trust -U postgres -E UTF8 --no-sync >"$STATE/postgres-initdb.log"
+  fi
+  say "starting PostgreSQL ($PG_BIN) on $PG_PORT"
+  touch "$STATE/postgres.log"
+  [ "$(id -u)" != 0 ] || chown postgres "$STATE/postgres.log"
+  pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$STATE/postgres.log" -w -t 60 start \
+    -o "-p $PG_PORT -k $PG_DATA -c listen_addresses=127.0.0.1 -c synchronous_commit=off -c max_connections=200" >&2
+  wait_for postgres "$PG_PORT" 30
+fi
+
 # --- FerretDB -----------------------------------------------------------------------------
 if ! want ferretdb; then
   :
-elif port_open 27017; then
-  say "a Mongo-wire server is already running on 27017"
+elif port_open "$FERRETDB_PORT"; then
+  say "a Mongo-wire server is already running on $FERRETDB_PORT"
 else
   if [ ! -x tools/ferretdb/ferretdb ] || [ tools/ferretdb/main.go -nt tools/ferretdb/ferretdb ]; then
     command -v go >/dev/null || { say "ERROR: Go is needed to build FerretDB"; exit 1; }
     say "building FerretDB 1.24 from the Go module proxy (first time takes a few minutes)"
     (cd tools/ferretdb && go build -o ferretdb .) >&2
   fi
-  say "starting FerretDB (SQLite in $STATE/ferretdb)"
-  rm -rf "$STATE/ferretdb"
-  nohup tools/ferretdb/ferretdb -listen 127.0.0.1:27017 -dir "$STATE/ferretdb" >"$STATE/ferretdb.log" 2>&1 &
-  wait_for ferretdb 27017 60
+  if [ "$FERRETDB_BACKEND" = postgresql ]; then
+    # One PostgreSQL database holds every Mongo database of the tests (a schema each); a new
+    # bench starts empty, as the SQLite one does.
+    pg_url="postgres://postgres@127.0.0.1:$PG_PORT/ferretdb"
+    psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+      -c "DROP DATABASE IF EXISTS ferretdb" -c "CREATE DATABASE ferretdb" >&2
+    say "starting FerretDB on $FERRETDB_PORT (PostgreSQL on $PG_PORT)"
+    nohup tools/ferretdb/ferretdb -listen "127.0.0.1:$FERRETDB_PORT" -postgresql-url "$pg_url" \
+      >"$STATE/ferretdb.log" 2>&1 &
+  else
+    say "starting FerretDB on $FERRETDB_PORT (SQLite in $STATE/ferretdb)"
+    rm -rf "$STATE/ferretdb"
+    nohup tools/ferretdb/ferretdb -listen "127.0.0.1:$FERRETDB_PORT" -dir "$STATE/ferretdb" \
+      >"$STATE/ferretdb.log" 2>&1 &
+  fi
+  wait_for ferretdb "$FERRETDB_PORT" 60
 fi
 
 # --- Jaeger -------------------------------------------------------------------------------
@@ -131,6 +193,6 @@ fi
 
 ! want nats || echo "export TRANSPORTER=nats://127.0.0.1:4222"
 ! want redis || echo "export CACHER=redis://127.0.0.1:6379"
-! want ferretdb || echo "export MONGO_URI=mongodb://127.0.0.1:27017/commerce_mesh_test"
+! want ferretdb || echo "export MONGO_URI=mongodb://127.0.0.1:$FERRETDB_PORT/commerce_mesh_test"
 ! want jaeger || echo "export JAEGER_QUERY_URL=http://127.0.0.1:16686 JAEGER_COLLECTOR=http://127.0.0.1:14268/api/traces"
 ! want prometheus || echo "export PROMETHEUS_URL=http://127.0.0.1:9090 PROMETHEUS_TARGETS=$PROM_DIR/targets"
