@@ -5,6 +5,9 @@ const stack = Boolean(process.env.TRANSPORTER);
 // test/deploy runs the real manifest validators that tools/validate-deploy.sh builds; that
 // script (npm run validate:deploy, and CI) runs it with DEPLOY_VALIDATORS=1.
 const deploy = process.env.DEPLOY_VALIDATORS === "1";
+// test/browser drives headless Chromium (test/helpers/browser.ts); .ci/run's browser step
+// installs it and runs them with BROWSER_TESTS=1, so `npm test` needs no browser.
+const browser = process.env.BROWSER_TESTS === "1";
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -15,6 +18,7 @@ module.exports = {
   testPathIgnorePatterns: [
     ...(stack ? [] : ["/test/stack/"]),
     ...(deploy ? [] : ["/test/deploy/"]),
+    ...(browser ? [] : ["/test/browser/"]),
   ],
   setupFiles: ["<rootDir>/test/setup-env.ts"],
   testTimeout: stack ? 120000 : 30000,

@@ -98,7 +98,7 @@ async function announce(
   );
   if (hasGateway(cfg)) {
     const base = `http://localhost:${cfg.port}`;
-    log.info(`  start page ${base}/`);
+    log.info(`  shop       ${base}/ (operator console: ${base}/console)`);
     log.info(`  API        ${base}/api (reference: ${base}/api/openapi.json)`);
     log.info(`  health     ${base}/health/ready, ${base}/health/live`);
   }

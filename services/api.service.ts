@@ -4,7 +4,7 @@
  * contract's error bodies, CORS, security headers, the request-shape rules and the bounded JSON
  * body parser (services/api/request-shape.ts), rate limits shared by every replica
  * (services/api/rate-limit.ts), health endpoints and the OpenAPI document generated from the
- * aliases and the actions' param schemas. Refuses to start if a route asks for authentication
+ * aliases and the actions' param schemas, and the web pages (services/api/web-pages.ts). Refuses to start if a route asks for authentication
  * or authorization and the method is missing (moleculer-web would silently turn the check off).
  */
 import { countDomain } from "../lib/metrics";
@@ -19,7 +19,12 @@ import ApiGateway, {
 } from "moleculer-web";
 import { config } from "../lib/config";
 import { toErrorBody } from "../lib/http-errors";
-import { ForbiddenError, NotFoundError, UnauthorizedError } from "../lib/errors";
+import {
+  ForbiddenError,
+  NotFoundError,
+  ServiceUnavailableError,
+  UnauthorizedError,
+} from "../lib/errors";
 import type { AuthRequirement, GatewayMeta, MetaUser } from "../lib/auth";
 import { TokenCache } from "./api/token-cache";
 import {
@@ -31,7 +36,7 @@ import { clientAddress, trustedProxies } from "./api/client-ip";
 import { isManagedStore, rateLimitStore } from "./api/rate-limit";
 import { JSON_TEXT_OPTION } from "../middlewares/caller-cache";
 import { jsonBody, requestShape } from "./api/request-shape";
-import { landingPage } from "./api/landing";
+import { WEB_CSP, WebPages, type WebFile } from "./api/web-pages";
 import { DOCS_CSP, docsFile, type DocsFile } from "./api/docs-page";
 import { metricsPort } from "../lib/metrics-reporter";
 import { nodeReadiness, watchBroker, type Readiness } from "../lib/health";
@@ -128,12 +133,14 @@ interface GatewayMethods {
   unavailableServices(): string[];
   openApiDocument(host: string | undefined): JsonSchema;
   sendDocs(res: ServerResponse, file: DocsFile | null): void;
+  sendWeb(res: ServerResponse, file: WebFile | null): void;
 }
 
 /** The parts of moleculer-web (its processed routes, its error writer) this service touches. */
 interface GatewayVars {
   routes?: Array<{ rateLimit?: { store?: unknown } }>;
   tokens: TokenCache;
+  web: WebPages;
   /** The open `GET /api/orders/stream` responses, by the caller's user id. */
   orderStreams: EventStreams<string>;
   sendError(req: IncomingMessage, res: ServerResponse, err: Error): void;
@@ -272,6 +279,9 @@ const GATEWAY_ROUTES = [
   `GET ${API_PREFIX}/openapi.json`,
   `GET ${API_PREFIX}/docs`,
   `GET ${API_PREFIX}/docs/:file`,
+  "GET /",
+  "GET /console",
+  "GET /assets/:file",
 ];
 
 export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
@@ -349,17 +359,22 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
         rateLimit: rateLimit("auth", cfg.rateLimit.authMax),
       },
       {
-        name: "home",
+        // The storefront, the console and their files, built into dist/web by `npm run build`.
+        name: "web",
         path: "/",
         mappingPolicy: "restrict",
         authentication: false,
         authorization: false,
         bodyParsers: false,
         aliases: {
-          async "GET /"(this: GatewayThis, req: IncomingMessage, res: ServerResponse) {
-            const page = landingPage(req.headers.host, await metricsPort(this.broker));
-            res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
-            res.end(page);
+          async "GET /"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
+            this.sendWeb(res, this.web.page("index", await metricsPort(this.broker)));
+          },
+          async "GET /console"(this: GatewayThis, _req: IncomingMessage, res: ServerResponse) {
+            this.sendWeb(res, this.web.page("console", await metricsPort(this.broker)));
+          },
+          "GET /assets/:file"(this: GatewayThis, req: GatewayRequest, res: ServerResponse) {
+            this.sendWeb(res, this.web.asset(req.$params?.file ?? ""));
           },
         },
       },
@@ -457,6 +472,24 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
     },
 
     /**
+     * A web page or asset under the pages' CSP (self only) and its cache rule; 503 while the
+     * pages are not built (tsc alone does not build them), 404 for a file the build lacks.
+     */
+    sendWeb(res: ServerResponse, file: WebFile | null) {
+      if (!file) {
+        const err = this.web.built()
+          ? new NotFoundError("File")
+          : new ServiceUnavailableError("The web pages are not built: run npm run build");
+        return this.sendJson(res, err.code, toErrorBody(err));
+      }
+      setSecurityHeaders(res);
+      res.setHeader("Content-Security-Policy", WEB_CSP);
+      res.setHeader("Cache-Control", file.cacheControl);
+      res.writeHead(200, { "Content-Type": file.type });
+      res.end(file.body);
+    },
+
+    /**
      * The gateway's own ability to serve: its broker started and not stopping, its transporter
      * connected (lib/health.ts), not whether every service behind the routes runs.
      */
@@ -503,6 +536,7 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
 
   created() {
     this.tokens = new TokenCache(TOKEN_CACHE_TTL_MS, TOKEN_CACHE_MAX);
+    this.web = new WebPages();
     this.orderStreams = new EventStreams();
     watchBroker(this.broker);
     for (const route of this.settings.routes ?? []) {

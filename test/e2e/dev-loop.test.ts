@@ -43,19 +43,21 @@ describe("npm run dev", () => {
     proc.stdout.on("data", take);
     proc.stderr.on("data", take);
     try {
-      const page = () =>
-        fetch(`http://127.0.0.1:${port}/`)
+      const live = () =>
+        fetch(`http://127.0.0.1:${port}/health/live`)
           .then((res) => res.text())
           .catch(() => "");
-      await waitFor(page, (html) => html.includes("<h1>commerce-mesh</h1>"), 120_000, 250);
+      await waitFor(live, (body) => body === '{"status":"ok"}', 120_000, 250);
 
-      const landing = path.join(dir, "services", "api", "landing.ts");
-      const source = fs.readFileSync(landing, "utf8");
+      const gateway = path.join(dir, "services", "api.service.ts");
+      const source = fs.readFileSync(gateway, "utf8");
+      const answer = 'this.sendJson(res, 200, { status: "ok" });';
+      expect(source).toContain(answer);
       fs.writeFileSync(
-        landing,
-        source.replace("<h1>commerce-mesh</h1>", "<h1>commerce-mesh, changed</h1>"),
+        gateway,
+        source.replace(answer, 'this.sendJson(res, 200, { status: "ok, changed" });'),
       );
-      await waitFor(page, (html) => html.includes("commerce-mesh, changed"), 120_000, 250);
+      await waitFor(live, (body) => body.includes("ok, changed"), 120_000, 250);
       expect(output).toContain("[dev] reloading the node (build succeeded)");
     } finally {
       const exited = new Promise((resolve) => proc.once("exit", resolve));

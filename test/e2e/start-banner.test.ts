@@ -1,5 +1,5 @@
 /**
- * What `node dist/main.js` prints once it is ready: the URLs to open (start page, API, health,
+ * What `node dist/main.js` prints once it is ready: the URLs to open (shop, API, health,
  * metrics) and whether an admin exists, with how to create one when none does.
  */
 import { freePort } from "../helpers/cluster";
@@ -22,7 +22,9 @@ describe("the start banner", () => {
     });
     nodes.push(node);
     const output = await node.says(/admin +none yet/);
-    expect(output).toContain(`start page http://localhost:${port}/`);
+    expect(output).toContain(
+      `shop       http://localhost:${port}/ (operator console: http://localhost:${port}/console)`,
+    );
     expect(output).toContain(`http://localhost:${port}/api/openapi.json`);
     expect(output).toContain(`http://localhost:${port}/health/ready`);
     expect(output).toContain(`metrics    http://localhost:${metrics}/metrics`);
