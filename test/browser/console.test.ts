@@ -30,7 +30,7 @@ describe("the operator console", () => {
   let http: Client;
   let cluster: Cluster | null = null;
   let sys: TestSystem | null = null;
-  let customer = { token: "", email: "" };
+  let customer = { token: "", email: "", user: {} as Record<string, unknown> };
 
   beforeAll(async () => {
     if (stack) {
@@ -47,14 +47,14 @@ describe("the operator console", () => {
     const email = `operator-journey-${Date.now()}@example.com`;
     const reg = await waitFor(
       () =>
-        http.post<{ token: string }>("/api/auth/register", {
+        http.post<{ token: string; user: Record<string, unknown> }>("/api/auth/register", {
           json: { email, password: "password-123", name: "Customer" },
         }),
       (r) => r.status === 201,
       30_000,
       250,
     );
-    customer = { token: reg.body.token, email };
+    customer = { token: reg.body.token, email, user: reg.body.user };
     browser = await launchBrowser();
     page = await browser.newPage();
   }, 120_000);
@@ -84,6 +84,17 @@ describe("the operator console", () => {
     await page.waitForSelector('[role="alert"]');
     expect(await text()).toMatch(/not an operator/);
     expect(await text()).not.toContain("Operator console");
+    // A customer signed in at the storefront (the same session) gets the sign-in too.
+    await page.evaluate(
+      `localStorage.setItem("commerce-mesh.session", ${JSON.stringify(
+        JSON.stringify({ token: customer.token, user: customer.user }),
+      )})`,
+    );
+    await page.reload();
+    await rendered(page);
+    expect(await text()).toContain("You are signed in as a customer");
+    expect(await text()).not.toContain("Operator console");
+    await page.evaluate(`localStorage.removeItem("commerce-mesh.session")`);
     // The routes themselves refuse the customer's token.
     const nodes = await http.get("/api/admin/nodes", { token: customer.token });
     expect(nodes.status).toBe(403);
