@@ -65,14 +65,19 @@ describe("the operator console's routes", () => {
   it("lists every node with the services it runs", async () => {
     const res = await sys.http.get<MeshNodes>("/api/admin/nodes", { token: admin });
     expect(res.status).toBe(200);
-    const local = res.body.nodes.find((n) => n.id === sys.broker.nodeID);
-    expect(local).toMatchObject({ available: true, local: true });
-    const names = local!.services.map((s) => s.name);
+    // Embedded: one node runs everything; in the stack run the services run on a second node.
+    const ours = res.body.nodes.filter((n) => sys.brokers.some((b) => b.nodeID === n.id));
+    expect(ours.map((n) => n.id).sort()).toEqual(sys.brokers.map((b) => b.nodeID).sort());
+    expect(ours.map((n) => [n.id, n.available, n.local])).toEqual(
+      ours.map((n) => [n.id, true, n.id === sys.broker.nodeID]),
+    );
+    const services = ours.flatMap((n) => n.services);
+    const names = services.map((s) => s.name);
     expect(names).toEqual(
       expect.arrayContaining(["api", "notifications", "orders", "payments", "products", "users"]),
     );
     expect(names.filter((n) => n.startsWith("$"))).toEqual([]);
-    expect(local!.services.find((s) => s.name === "orders")!.actions).toBeGreaterThan(3);
+    expect(services.find((s) => s.name === "orders")!.actions).toBeGreaterThan(3);
   });
 
   it("opens the mesh stream for an admin with `ready`", async () => {
@@ -141,9 +146,16 @@ describe("the operator console's routes", () => {
     });
     expect(set.status).toBe(200);
     const rules = (body: FaultReports) => body.nodes.flatMap((n) => n.rules);
-    expect(rules(set.body)).toEqual([{ target: FAULT, error: 1, latencyMs: 0, retryable: false }]);
+    // Every node of the system has the rule (one node embedded, two in the stack run).
+    expect(set.body.nodes.map((n) => n.nodeID).sort()).toEqual(
+      sys.brokers.map((b) => b.nodeID).sort(),
+    );
+    for (const node of set.body.nodes)
+      expect(node.rules).toEqual([{ target: FAULT, error: 1, latencyMs: 0, retryable: false }]);
     const listed = await sys.http.get<FaultReports>("/api/admin/faults", { token: admin });
-    expect(rules(listed.body).map((r) => r.target)).toEqual([FAULT]);
+    expect(listed.body.nodes.map((n) => n.rules.map((r) => r.target))).toEqual(
+      sys.brokers.map(() => [FAULT]),
+    );
 
     const placed = await sys.http.post<Order>("/api/orders", {
       token: customer,
