@@ -23,14 +23,7 @@ import {
 import { brokerOptions } from "./moleculer.config";
 import { config, ConfigError, loadDotEnv } from "./lib/config";
 import { redactUrl } from "./lib/redact";
-import {
-  FAULTS_CLEAR,
-  FAULTS_SERVICE,
-  FAULTS_SET,
-  describeRule,
-  parseRule,
-  type FaultReport,
-} from "./middlewares/faults";
+import { clearFaults, describeRule, faultReports, parseRule, setFault } from "./middlewares/faults";
 import type { DeliveryReport } from "./services/notifications.service";
 
 type Table = (rows: unknown[][]) => string;
@@ -232,20 +225,8 @@ export const operatorCommands: ReplCommand[] = [
   },
 ];
 
-/** Every node's fault report (each node runs a `$faults` service). */
-export async function faultReports(broker: Broker): Promise<FaultReport[]> {
-  const nodeIDs = broker.registry
-    .getServiceList({ onlyAvailable: true })
-    .filter((s) => s.name === FAULTS_SERVICE)
-    .map((s) => s.nodeID ?? broker.nodeID);
-  return Promise.all(
-    [...new Set(nodeIDs)]
-      .sort()
-      .map((nodeID) =>
-        broker.call<FaultReport, Record<string, never>>(`${FAULTS_SERVICE}.list`, {}, { nodeID }),
-      ),
-  );
-}
+/** Shared with the console's routes; the fault-injection tests read it from here. */
+export { faultReports };
 
 /**
  * The `faults` command without the REPL around it (the fault-injection test drives it too).
@@ -260,12 +241,12 @@ export async function faultsCommand(
   switch (verb) {
     case "set": {
       const rule = parseRule(rest.join(" "));
-      await broker.broadcast(FAULTS_SET, { rules: [rule] });
+      await setFault(broker, rule);
       return `Set on every node: ${describeRule(rule)}`;
     }
     case "clear": {
       const target = rest[0];
-      await broker.broadcast(FAULTS_CLEAR, target ? { target } : {});
+      await clearFaults(broker, target);
       return `Cleared on every node: ${target ?? "all rules"}`;
     }
     case "list": {

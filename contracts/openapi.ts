@@ -4,6 +4,7 @@
  * typed by, so the document cannot drift from what the gateway answers.
  */
 import { ERROR_TYPES, errorBody, pageOf, type ErrorType } from "./common";
+import { actionsReport, faultReports, meshNodes, orderBoard, redriveResult } from "./console";
 import { notification } from "./notifications";
 import { order } from "./orders";
 import { payment } from "./payments";
@@ -24,6 +25,11 @@ const BODIES: Record<BodyName | "ErrorBody", JsonSchema> = {
   PaymentPage: pageOf(s.ref("Payment", payment)).json,
   Notification: notification.json,
   NotificationPage: pageOf(s.ref("Notification", notification)).json,
+  MeshNodes: meshNodes.json,
+  ActionsReport: actionsReport.json,
+  OrderBoard: orderBoard.json,
+  RedriveResult: redriveResult.json,
+  FaultReports: faultReports.json,
   ErrorBody: errorBody.json,
 };
 
@@ -294,6 +300,10 @@ export function buildOpenApi(o: OpenApiOptions): JsonSchema {
       { name: "orders", description: "Checkout and the customer's orders" },
       { name: "payments", description: "Charges and refunds of the customer's orders" },
       { name: "notifications", description: "What the customer was told" },
+      {
+        name: "console",
+        description: "The operator console: mesh, figures, saga, faults (admins)",
+      },
       { name: "gateway", description: "Health and this document" },
     ],
     paths,

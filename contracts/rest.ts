@@ -6,6 +6,7 @@
  * (test/unit/openapi.test.ts).
  */
 import type { ErrorType } from "./common";
+import * as admin from "./console";
 import * as notifications from "./notifications";
 import * as orders from "./orders";
 import * as payments from "./payments";
@@ -28,7 +29,12 @@ export type BodyName =
   | "Payment"
   | "PaymentPage"
   | "Notification"
-  | "NotificationPage";
+  | "NotificationPage"
+  | "MeshNodes"
+  | "ActionsReport"
+  | "OrderBoard"
+  | "RedriveResult"
+  | "FaultReports";
 
 export interface Success {
   status: 200 | 201 | 204;
@@ -49,7 +55,7 @@ export interface Operation {
   route: string;
   action: string;
   operationId: string;
-  tag: "auth" | "users" | "products" | "orders" | "payments" | "notifications";
+  tag: "auth" | "users" | "products" | "orders" | "payments" | "notifications" | "console";
   summary: string;
   description: string;
   access: Access;
@@ -303,5 +309,121 @@ export const OPERATIONS: Operation[] = [
     access: "user",
     params: notifications.idParams,
     success: [{ status: 200, description: "The notification", body: "Notification" }],
+  },
+  {
+    route: "GET /admin/nodes",
+    action: "api.listNodes",
+    operationId: "listMeshNodes",
+    tag: "console",
+    summary: "The mesh's nodes (admin)",
+    description:
+      "Every node the gateway knows of, gone ones too (`available: false`), with the services " +
+      "each runs and how many actions each offers.",
+    access: "admin",
+    success: [{ status: 200, description: "The nodes", body: "MeshNodes" }],
+  },
+  {
+    route: "GET /admin/stream",
+    action: "api.streamMesh",
+    operationId: "streamMesh",
+    tag: "console",
+    summary: "The mesh, live (admin)",
+    description:
+      "Server-Sent Events: `event: ready` (`data: {}`), then `event: node` with `{ id, change: " +
+      '"connected" | "disconnected", node? }` (`node` as `GET /api/admin/nodes` lists it, on ' +
+      "`connected`) as nodes join and leave; a `: keep-alive` comment every 15 s.",
+    access: "admin",
+    success: [
+      {
+        status: 200,
+        description: "The stream",
+        events: "`ready` once, then `node` ({ id, change, node? }) per node joining or leaving",
+      },
+    ],
+  },
+  {
+    route: "GET /admin/actions",
+    action: "api.listActionFigures",
+    operationId: "listActionFigures",
+    tag: "console",
+    summary: "Per-action figures (admin)",
+    description:
+      "For every action of the mesh: requests and errors per second (moleculer's rates, over " +
+      "about the last minute, every node added up), the error rate, p50 and p99 durations, " +
+      "and the circuit breaker's state. All zero where a node runs with METRICS=false.",
+    access: "admin",
+    success: [{ status: 200, description: "The figures", body: "ActionsReport" }],
+  },
+  {
+    route: "GET /admin/orders/board",
+    action: "api.showOrderBoard",
+    operationId: "showOrderBoard",
+    tag: "console",
+    summary: "The saga board (admin)",
+    description:
+      "How many orders are in each status, and the stuck ones: past their saga step's " +
+      "deadline, oldest first (what the REPL's `stuck` shows).",
+    access: "admin",
+    params: admin.boardParams,
+    success: [{ status: 200, description: "The board", body: "OrderBoard" }],
+  },
+  {
+    route: "POST /admin/orders/:id/redrive",
+    action: "api.redriveOrder",
+    operationId: "redriveOrder",
+    tag: "console",
+    summary: "Re-drive an order's saga step (admin)",
+    description:
+      "Does now what the sweeper would at the order's deadline (the REPL's `redrive`): " +
+      "re-sends the step's event, or cancels an order unpaid past its payment timeout.",
+    access: "admin",
+    params: admin.redriveParams,
+    success: [{ status: 200, description: "What was done", body: "RedriveResult" }],
+    conflicts: { INVALID_STATE: "The order has no step outstanding (confirmed, or settled)" },
+  },
+  {
+    route: "GET /admin/faults",
+    action: "api.listFaults",
+    operationId: "listFaults",
+    tag: "console",
+    summary: "Injected faults (admin)",
+    description: "Each node's fault rules and what they injected (the REPL's `faults list`).",
+    access: "admin",
+    success: [{ status: 200, description: "Each node's rules", body: "FaultReports" }],
+  },
+  {
+    route: "PUT /admin/faults/:target",
+    action: "api.setFault",
+    operationId: "setFault",
+    tag: "console",
+    summary: "Inject a fault on every node (admin)",
+    description:
+      "Makes the target (`service.action` or `service:event`) fail with probability `error` " +
+      "and/or wait `latencyMs` first, on every node; replaces the target's earlier rule. " +
+      "`retryable` lets the callers' retries absorb the failures.",
+    access: "admin",
+    params: admin.setFaultParams,
+    success: [{ status: 200, description: "Each node's rules after", body: "FaultReports" }],
+  },
+  {
+    route: "DELETE /admin/faults/:target",
+    action: "api.clearFault",
+    operationId: "clearFault",
+    tag: "console",
+    summary: "Clear one fault (admin)",
+    description: "Removes the target's rule on every node.",
+    access: "admin",
+    params: admin.clearFaultParams,
+    success: [{ status: 204, description: "Cleared; no body" }],
+  },
+  {
+    route: "DELETE /admin/faults",
+    action: "api.clearFaults",
+    operationId: "clearFaults",
+    tag: "console",
+    summary: "Clear every fault (admin)",
+    description: "Removes every rule on every node.",
+    access: "admin",
+    success: [{ status: 204, description: "Cleared; no body" }],
   },
 ];

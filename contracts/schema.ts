@@ -129,6 +129,24 @@ export const s = {
     );
   },
 
+  /** Any finite number (rates, fractions, milliseconds with decimals). */
+  number(o: NumberOptions = {}): Schema<number, "required"> {
+    return make(
+      { type: "number", ...pick(o, ["min", "max", "convert"]) },
+      compact({ type: "number", minimum: o.min, maximum: o.max }),
+      o,
+    );
+  },
+
+  /** An object whose keys are free and whose values all follow `value`. */
+  record<T>(value: Schema<T>, o: Doc = {}): Schema<Record<string, T>, "required"> {
+    return make(
+      { type: "record", value: value.rule },
+      { type: "object", additionalProperties: value.json },
+      o,
+    );
+  },
+
   boolean(o: Doc & { convert?: boolean } = {}): Schema<boolean, "required"> {
     return make({ type: "boolean", ...pick(o, ["convert"]) }, { type: "boolean" }, o);
   },

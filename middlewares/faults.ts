@@ -22,6 +22,7 @@
  * re-drive it (DESIGN.md, "Events are fire-and-forget").
  */
 import { Errors, type Context, type Middleware, type ServiceBroker } from "moleculer";
+import { FAULT_TARGET_PATTERN } from "../contracts/console";
 
 export interface FaultRule {
   /** `service.action`, `service:event`, with `*` wildcards. */
@@ -56,7 +57,7 @@ export class InjectedFaultError extends Errors.MoleculerError {
   }
 }
 
-const TARGET = /^[A-Za-z0-9_$*-]+([.:][A-Za-z0-9_.$*-]+)?$/;
+const TARGET = new RegExp(FAULT_TARGET_PATTERN);
 
 function duration(text: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);
@@ -106,6 +107,33 @@ export function describeRule(rule: FaultRule): string {
   if (rule.latencyMs > 0) parts.push(`latency=${rule.latencyMs}ms`);
   if (rule.retryable) parts.push("retryable");
   return parts.join(" ");
+}
+
+/**
+ * What operators do with faults, on every node at once (the REPL's `faults` command and the
+ * console's routes): `set` and `clear` are broadcasts every node (this one too) applies.
+ */
+export async function setFault(broker: ServiceBroker, rule: FaultRule): Promise<void> {
+  await broker.broadcast(FAULTS_SET, { rules: [rule] });
+}
+
+export async function clearFaults(broker: ServiceBroker, target?: string): Promise<void> {
+  await broker.broadcast(FAULTS_CLEAR, target ? { target } : {});
+}
+
+/** Every node's fault report (each node runs a `$faults` service), by node id. */
+export async function faultReports(broker: ServiceBroker): Promise<FaultReport[]> {
+  const nodeIDs = broker.registry
+    .getServiceList({ onlyAvailable: true })
+    .filter((s) => s.name === FAULTS_SERVICE)
+    .map((s) => s.nodeID ?? broker.nodeID);
+  return Promise.all(
+    [...new Set(nodeIDs)]
+      .sort()
+      .map((nodeID) =>
+        broker.call<FaultReport, Record<string, never>>(`${FAULTS_SERVICE}.list`, {}, { nodeID }),
+      ),
+  );
 }
 
 function matcher(target: string): RegExp {

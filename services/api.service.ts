@@ -49,6 +49,7 @@ import {
   type OrderStatusChangedEvent,
 } from "../contracts/orders";
 import { EventStream, EventStreams, writeEventStream } from "./api/event-stream";
+import { CONSOLE_ALIASES, consoleMixin } from "./api/console";
 
 /**
  * The REST contract (contracts/rest.ts, which declares each route's params and answers): path
@@ -74,6 +75,7 @@ export const API_ALIASES: Record<string, string> = {
   "GET /payments": "payments.list",
   "GET /notifications": "notifications.list",
   "POST /notifications/:id/read": "notifications.markRead",
+  ...CONSOLE_ALIASES,
 };
 
 /**
@@ -243,7 +245,7 @@ function corsOptions(origins: string[]): CorsOptions | undefined {
   return {
     // An exact match: moleculer-web's own check of a string origin is a substring test.
     origin: origins.includes("*") ? "*" : (origin: string) => origins.includes(origin),
-    methods: ["GET", "POST", "PATCH", "DELETE"],
+    methods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
     allowedHeaders: ["Authorization", "Content-Type", "Idempotency-Key"],
     exposedHeaders: [
       "Location",
@@ -291,7 +293,7 @@ const GATEWAY_ROUTES = [
 
 export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   name: "api",
-  mixins: [ApiGateway as unknown as Partial<ServiceSchema>],
+  mixins: [ApiGateway as unknown as Partial<ServiceSchema>, consoleMixin],
 
   settings: {
     port: cfg.port,

@@ -19,6 +19,7 @@ import { InvalidStateError, NotFoundError, ServiceUnavailableError } from "../li
 import { isAdmin, type GatewayMeta } from "../lib/auth";
 import type { Page } from "../contracts/common";
 import {
+  ORDER_STATUSES,
   createParams,
   idParams,
   listParams,
@@ -57,6 +58,7 @@ import {
   onPaymentSucceeded,
   type Decision,
   type Effect,
+  type OrderStatus,
   type SagaState,
   type Timing,
   type Transition,
@@ -183,6 +185,17 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       },
     },
 
+    /** For operators (the console's saga board): how many orders are in each status. */
+    counts: {
+      visibility: "public",
+      async handler(): Promise<Record<OrderStatus, number>> {
+        const counts = await Promise.all(
+          ORDER_STATUSES.map(async (status) => [status, await this.store.count({ status })]),
+        );
+        return Object.fromEntries(counts) as Record<OrderStatus, number>;
+      },
+    },
+
     /** For operators (the REPL's `redrive`): does now what the sweeper would at the deadline. */
     redrive: {
       visibility: "public",
@@ -190,6 +203,8 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       async handler(ctx: Context<{ id: string }>): Promise<{ id: string; effects: Effect[] }> {
         const doc = await this.saga.load(ctx.params.id);
         if (!doc) throw new NotFoundError("Order");
+        // No deadline: the saga has nothing outstanding (confirmed, or cancelled and settled).
+        if (doc.deadline === null) throw new InvalidStateError("The order has no step to re-drive");
         const effects = await this.saga.redrive(doc);
         if (effects === null)
           throw new ServiceUnavailableError("The order changed meanwhile, retry");

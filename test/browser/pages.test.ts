@@ -36,8 +36,8 @@ describe("the web pages", () => {
     await sys?.stop();
   });
 
-  it("include the storefront", () => {
-    expect(pages.map((p) => p.name)).toContain("index");
+  it("include the storefront and the operator console", () => {
+    expect(pages.map((p) => p.name)).toEqual(expect.arrayContaining(["index", "console"]));
   });
 
   describe.each(pages)("$route ($file)", ({ name, file, route }) => {

@@ -143,6 +143,15 @@ describe("the gateway", () => {
         "get /api/payments",
         "get /api/notifications",
         "post /api/notifications/{id}/read",
+        "get /api/admin/nodes",
+        "get /api/admin/stream",
+        "get /api/admin/actions",
+        "get /api/admin/orders/board",
+        "post /api/admin/orders/{id}/redrive",
+        "get /api/admin/faults",
+        "put /api/admin/faults/{target}",
+        "delete /api/admin/faults/{target}",
+        "delete /api/admin/faults",
       ];
       const actual = Object.entries(doc.paths)
         .filter(([p]) => p.startsWith("/api/") && !["/api/openapi.json", "/api/docs"].includes(p))

@@ -116,10 +116,13 @@ describe("GET /api/orders/stream", () => {
       json: { password: "a-new-password-1", currentPassword: "password-123" },
     });
     expect(res.status).toBe(200);
+    let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       erinStream.ended,
-      new Promise((_, reject) => setTimeout(() => reject(new Error("still open")), 5_000)),
-    ]);
+      new Promise(
+        (_, reject) => (timer = setTimeout(() => reject(new Error("still open")), 5_000)),
+      ),
+    ]).finally(() => clearTimeout(timer));
     await waitFor(
       async () => openStreams(),
       (n) => n === 0,

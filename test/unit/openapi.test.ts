@@ -57,6 +57,15 @@ const ROUTES = [
   "GET /api/payments",
   "GET /api/notifications",
   "POST /api/notifications/{id}/read",
+  "GET /api/admin/nodes",
+  "GET /api/admin/stream",
+  "GET /api/admin/actions",
+  "GET /api/admin/orders/board",
+  "POST /api/admin/orders/{id}/redrive",
+  "GET /api/admin/faults",
+  "PUT /api/admin/faults/{target}",
+  "DELETE /api/admin/faults/{target}",
+  "DELETE /api/admin/faults",
 ];
 
 describe("the OpenAPI document", () => {
