@@ -12,6 +12,7 @@ import { client, type Client } from "./http";
 import { openProbe, type DbProbe } from "./db-probe";
 import { waitReady } from "../../bench/shop";
 import { createProduct, type Product } from "./shop";
+import { waitFor } from "./wait";
 
 /** Saga timings short enough for a test, long enough for two shared cores. */
 export const STACK_ENV = {
@@ -186,4 +187,43 @@ export function allSettled(orders: OrderRecord[]): boolean {
   return orders.every(
     (o) => (o.status === "confirmed" || o.status === "cancelled") && o.deadline === null,
   );
+}
+
+/**
+ * Nothing lost: a client whose request failed retries with the same Idempotency-Key until every
+ * planned order answers 200/201 (finding its order rather than placing another); every order the
+ * first pass accepted is among them; then every order ends confirmed and settled, with one
+ * succeeded payment and one provider charge each.
+ */
+export async function expectEveryOrderConfirmedOnce(
+  shop: Shop,
+  planned: PlannedOrder[],
+  accepted: Set<string>,
+): Promise<void> {
+  const retried = await waitFor(
+    () => placeOrders(shop.http, planned, 4),
+    (r) => r.statuses.every((s) => s === 200 || s === 201),
+    60_000,
+    1_000,
+  );
+  for (const id of accepted) expect(retried.accepted).toContain(id);
+  expect(retried.accepted.size).toBe(planned.length);
+
+  const orders = await waitFor(
+    () => ordersOf(shop),
+    (os) => os.length === planned.length && allSettled(os),
+    90_000,
+    500,
+  );
+  expect(new Set(orders.map((o) => o._id))).toEqual(retried.accepted);
+  expect(orders.filter((o) => o.status !== "confirmed")).toEqual([]);
+
+  const payments = await paymentsOf(
+    shop,
+    orders.map((o) => o._id),
+  );
+  expect(payments).toHaveLength(planned.length);
+  expect(payments.every((p) => p.status === "succeeded")).toBe(true);
+  const charged = shop.charges().map((c) => c.orderId);
+  expect(charged.sort()).toEqual([...retried.accepted].sort());
 }

@@ -9,59 +9,16 @@
  * replica set adds on top (the driver's retryable writes, retried once on the new primary) is
  * not exercised here: the driver retries writes only against a replica set or a sharded cluster.
  */
-import net from "node:net";
 import { freePort } from "../helpers/cluster";
-import { waitFor } from "../helpers/wait";
+import { Relay } from "../helpers/relay";
 import {
-  allSettled,
+  expectEveryOrderConfirmedOnce,
   makeProducts,
-  ordersOf,
-  paymentsOf,
   placeOrders,
   startShop,
   type PlannedOrder,
   type Shop,
 } from "../helpers/stack-shop";
-
-/** A TCP relay to the shared Mongo server whose connections the test can cut all at once. */
-class Relay {
-  private server: net.Server | null = null;
-  private readonly sockets = new Set<net.Socket>();
-  /** How many connections the cuts closed. */
-  cutConnections = 0;
-  constructor(
-    readonly port: number,
-    private readonly target: { host: string; port: number },
-  ) {}
-
-  open(): Promise<void> {
-    this.server = net.createServer((inbound) => {
-      const outbound = net.connect(this.target.port, this.target.host);
-      for (const s of [inbound, outbound]) {
-        this.sockets.add(s);
-        s.on("close", () => this.sockets.delete(s));
-        s.on("error", () => s.destroy());
-      }
-      inbound.pipe(outbound).pipe(inbound);
-    });
-    return new Promise((resolve) => this.server!.listen(this.port, "127.0.0.1", resolve));
-  }
-
-  /** Every open connection reset, as a stepping-down primary drops its clients. */
-  cut(): void {
-    for (const s of this.sockets) {
-      this.cutConnections++;
-      s.resetAndDestroy();
-    }
-  }
-
-  close(): Promise<void> {
-    this.cut();
-    const server = this.server;
-    this.server = null;
-    return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  }
-}
 
 describe("a Mongo primary step-down (every connection cut mid-checkout)", () => {
   let relay: Relay | undefined;
@@ -109,32 +66,7 @@ describe("a Mongo primary step-down (every connection cut mid-checkout)", () => 
     expect(relay!.cutConnections).toBeGreaterThan(0);
 
     // A client whose request failed retries with the same Idempotency-Key and finds its order.
-    const retried = await waitFor(
-      () => placeOrders(shop!.http, planned, 4),
-      (r) => r.statuses.every((s) => s === 200 || s === 201),
-      60_000,
-      1_000,
-    );
-    for (const id of accepted) expect(retried.accepted).toContain(id);
-    expect(retried.accepted.size).toBe(planned.length);
-
-    const orders = await waitFor(
-      () => ordersOf(shop!),
-      (os) => os.length === planned.length && allSettled(os),
-      90_000,
-      500,
-    );
-    expect(new Set(orders.map((o) => o._id))).toEqual(retried.accepted);
-    expect(orders.filter((o) => o.status !== "confirmed")).toEqual([]);
-
-    const payments = await paymentsOf(
-      shop!,
-      orders.map((o) => o._id),
-    );
-    expect(payments).toHaveLength(planned.length);
-    expect(payments.every((p) => p.status === "succeeded")).toBe(true);
-    const charged = shop!.charges().map((c) => c.orderId);
-    expect(charged.sort()).toEqual([...retried.accepted].sort());
+    await expectEveryOrderConfirmedOnce(shop!, planned, accepted);
     // ~80 s on two shared cores: 40 checkouts under cuts, the retries, the sweeper's re-drives.
   }, 240_000);
 });

@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import { freePort } from "../helpers/cluster";
+import { Relay } from "../helpers/relay";
 import { client } from "../helpers/http";
 import { MainProcess, STACK_LINE } from "../helpers/main-process";
 import { waitFor } from "../helpers/wait";
@@ -70,36 +71,6 @@ class NatsServer {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGKILL");
     await exited;
-  }
-}
-
-/** A TCP relay to the shared Mongo server that the test can take away and bring back. */
-class Relay {
-  private server: net.Server | null = null;
-  private readonly sockets = new Set<net.Socket>();
-  constructor(
-    readonly port: number,
-    private readonly target: { host: string; port: number },
-  ) {}
-
-  open(): Promise<void> {
-    this.server = net.createServer((inbound) => {
-      const outbound = net.connect(this.target.port, this.target.host);
-      for (const s of [inbound, outbound]) {
-        this.sockets.add(s);
-        s.on("close", () => this.sockets.delete(s));
-        s.on("error", () => s.destroy());
-      }
-      inbound.pipe(outbound).pipe(inbound);
-    });
-    return new Promise((resolve) => this.server!.listen(this.port, "127.0.0.1", resolve));
-  }
-
-  close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    const server = this.server;
-    this.server = null;
-    return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
   }
 }
 
