@@ -64,7 +64,7 @@ interface NotificationDoc extends MailableDoc {
   orderId?: string | null;
 }
 
-interface NotificationsVars extends DbVars {
+interface NotificationsVars extends DbVars<NotificationDoc> {
   channel: NotificationChannel;
   /** The e-mail channel; `null` without SMTP_URL. */
   mail: MailDelivery | null;
@@ -82,7 +82,7 @@ const MAX_BACKOFF_MS = 60 * 60_000;
 export default defineService<ServiceSettingSchema, NotificationsMethods, NotificationsVars>({
   name: "notifications",
   mixins: [
-    dbMixin({
+    dbMixin<NotificationDoc>({
       collection: "notifications",
       indexes: [{ field: "dedupeKey", unique: true }, { field: "userId" }],
     }),
@@ -97,7 +97,7 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
         const query: Query = { userId: ctx.meta.user!.id };
         if (unread) query.readAt = null;
         return this.store.findPage(query, ["-createdAt", "-_id"], page, pageSize, (d) =>
-          this.publicNotification(d as NotificationDoc),
+          this.publicNotification(d),
         );
       },
     },
@@ -112,7 +112,7 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
           { ...mine, readAt: null },
           { $set: { readAt: new Date().toISOString() } },
         );
-        const doc = (await this.store.findOne(mine)) as NotificationDoc | null;
+        const doc = await this.store.findOne(mine);
         if (!doc) throw new NotFoundError("Notification");
         return this.publicNotification(doc);
       },
@@ -130,11 +130,11 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
       ): Promise<DeliveryReport[]> {
         const query: Query = { "delivery.channel": "email" };
         if (ctx.params.status) query["delivery.status"] = ctx.params.status;
-        const docs = (await this.store.find({
+        const docs = await this.store.find({
           query,
           sort: ["-createdAt"],
           limit: ctx.params.limit,
-        })) as NotificationDoc[];
+        });
         return docs.map((doc) => {
           const { channel, status, attempts, lastError, sentAt, nextAttemptAt, claimedUntil } =
             doc.delivery!;
@@ -207,7 +207,7 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
       const dedupeKey = `${userId}:${type}:${about}`;
       let doc: NotificationDoc | null;
       try {
-        doc = (await this.store.insert({
+        doc = await this.store.insert({
           userId,
           type,
           subject: message.subject,
@@ -218,10 +218,10 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
           deliveredAt: null,
           orderId: about === "account" ? null : about,
           ...(this.mail ? { delivery: newDelivery(Date.now()) } : {}),
-        })) as NotificationDoc;
+        });
       } catch (err) {
         if (!this.store.isDuplicateKeyError(err)) throw err;
-        doc = (await this.store.findOne({ dedupeKey })) as NotificationDoc | null;
+        doc = await this.store.findOne({ dedupeKey });
       }
       if (!doc) return;
       if (this.mail && doc.delivery?.status === "pending") this.mail.sendSoon(doc._id);

@@ -49,26 +49,28 @@ interface UserDoc extends Doc {
   updatedAt: string;
 }
 
-interface UsersVars extends DbVars {
+interface UsersVars extends DbVars<UserDoc> {
   tokens: TokenSettings;
   decoy: Promise<string>;
 }
 
 interface UsersMethods extends DbMethods {
-  publicUser(doc: Doc): User;
-  issue(doc: Doc): Promise<{ user: User; token: string }>;
+  publicUser(doc: UserDoc): User;
+  issue(doc: UserDoc): Promise<{ user: User; token: string }>;
   revokeTokens(userId: string): Promise<void>;
   ensureAdmin(): Promise<void>;
 }
 
 /** The version new tokens of `doc` carry. */
-function tokenVersion(doc: Doc): number {
-  return (doc as UserDoc).tokenVersion ?? 0;
+function tokenVersion(doc: UserDoc): number {
+  return doc.tokenVersion ?? 0;
 }
 
 export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
   name: "users",
-  mixins: [dbMixin({ collection: "users", indexes: [{ field: "emailLower", unique: true }] })],
+  mixins: [
+    dbMixin<UserDoc>({ collection: "users", indexes: [{ field: "emailLower", unique: true }] }),
+  ],
 
   actions: {
     register: {
@@ -76,7 +78,7 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
       async handler(ctx: Context<RegisterParams, GatewayMeta>): Promise<AuthResult> {
         const cfg = config();
         const now = new Date().toISOString();
-        let doc: Doc;
+        let doc: UserDoc;
         try {
           doc = await this.store.insert({
             email: ctx.params.email,
@@ -109,9 +111,9 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
     login: {
       params: loginParams.rule,
       async handler(ctx: Context<LoginParams>): Promise<AuthResult> {
-        const doc = (await this.store.findOne({
+        const doc = await this.store.findOne({
           emailLower: emailKey(ctx.params.email),
-        })) as UserDoc | null;
+        });
         // Same scrypt work whether or not the account exists: the answer and its timing match.
         const ok = await verifyPassword(
           ctx.params.password,
@@ -152,7 +154,7 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
           ]);
         }
         const id = ctx.meta.user!.id;
-        const before = (await this.store.findById(id)) as UserDoc | null;
+        const before = await this.store.findById(id);
         if (!before) throw new UnauthorizedError("Invalid or expired token");
         const set: Record<string, unknown> = { updatedAt: new Date().toISOString() };
         const update: Record<string, unknown> = { $set: set };
@@ -185,7 +187,7 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
       async handler(ctx: Context<{ token: string }>): Promise<MetaUser | null> {
         const claims = await verifyToken(ctx.params.token, this.tokens);
         if (!claims) return null;
-        const doc = (await this.store.findById(claims.userId)) as UserDoc | null;
+        const doc = await this.store.findById(claims.userId);
         if (!doc || tokenVersion(doc) !== claims.version) return null;
         return { id: doc._id, roles: doc.roles };
       },
@@ -201,19 +203,18 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
       params: { userId: { type: "string", min: 1, max: 64 } },
       cache: { keys: ["userId"], ttl: 300 },
       async handler(ctx: Context<{ userId: string }>): Promise<UserContact | null> {
-        const doc = (await this.store.findById(ctx.params.userId)) as UserDoc | null;
+        const doc = await this.store.findById(ctx.params.userId);
         return doc ? { email: doc.email, name: doc.name } : null;
       },
     },
   },
 
   methods: {
-    publicUser(doc: Doc): User {
-      const u = doc as UserDoc;
+    publicUser(u: UserDoc): User {
       return { id: u._id, email: u.email, name: u.name, roles: u.roles, createdAt: u.createdAt };
     },
 
-    async issue(doc: Doc) {
+    async issue(doc: UserDoc) {
       const user = this.publicUser(doc);
       const token = await signToken({ userId: user.id, version: tokenVersion(doc) }, this.tokens);
       return { user, token };
@@ -240,7 +241,7 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
       const checked = normalizeEmail(adminEmail);
       if (!checked.ok) throw new Error(`ADMIN_EMAIL is not a usable address (${checked.reason})`);
       const emailLower = emailKey(checked.email);
-      const existing = (await this.store.findOne({ emailLower })) as UserDoc | null;
+      const existing = await this.store.findOne({ emailLower });
       if (existing) {
         if (!existing.roles.includes("admin")) {
           // A role change: the account's earlier (customer) tokens end.
