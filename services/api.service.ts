@@ -32,6 +32,7 @@ import {
   userTokensRevoked,
   type UserTokensRevokedEvent,
 } from "../contracts/users";
+import { callWithFailover } from "../lib/failover-call";
 import { clientAddress, trustedProxies } from "./api/client-ip";
 import { isManagedStore, rateLimitStore } from "./api/rate-limit";
 import { JSON_TEXT_OPTION } from "../middlewares/caller-cache";
@@ -115,7 +116,8 @@ const TOKEN_CACHE_MAX = 10_000;
  * One token check (a signature and one read by id: milliseconds). A check sent to a users
  * replica that has just died would otherwise wait the broker's 10 s before its retry (a read,
  * lib/retry.ts) reaches a live one, and every request of the gateway meanwhile waits as long
- * as a client does (bench/README.md, chaos). Three tries fit in a client's 10 s.
+ * as a client does (bench/README.md, chaos). A check that times out is sent once more, to
+ * another live replica (lib/failover-call.ts): at most about 4 s when one replica is frozen.
  */
 const RESOLVE_TOKEN_TIMEOUT_MS = 2_000;
 /**
@@ -451,10 +453,11 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
      */
     resolveUser(token: string, fresh: boolean): Promise<MetaUser | null> {
       const ask = (t: string) =>
-        this.broker.call<MetaUser | null, { token: string }>(
+        callWithFailover<MetaUser | null, { token: string }>(
+          this.broker,
           "users.resolveToken",
           { token: t },
-          { timeout: RESOLVE_TOKEN_TIMEOUT_MS },
+          RESOLVE_TOKEN_TIMEOUT_MS,
         );
       return fresh ? ask(token) : this.tokens.resolve(token, ask);
     },

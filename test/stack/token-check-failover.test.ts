@@ -1,7 +1,7 @@
 /**
  * A users replica that stops answering does not stall the requests whose token check it was
  * sent (services/api.service.ts, RESOLVE_TOKEN_TIMEOUT_MS): the gateway gives up on it after
- * 2 s and the broker's retry (a read, lib/retry.ts) asks the other replica. Without the bound
+ * 2 s and asks the other replica by its node id (lib/failover-call.ts). Without the bound
  * a check waits the broker's 10 s request timeout, or until the frozen node misses its
  * heartbeats (9 s), longer than the chaos run's client waits for a whole checkout.
  *
