@@ -136,6 +136,7 @@ interface GatewayRequest extends IncomingMessage {
 }
 
 interface GatewayMethods {
+  forgetUser(userId: string): void;
   resolveUser(token: string, fresh: boolean): Promise<MetaUser | null>;
   sendJson(res: ServerResponse, status: number, body: unknown): void;
   readiness(): Promise<Readiness>;
@@ -411,12 +412,31 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
       },
     },
 
+    /**
+     * Called by the users service on this replica, awaited, when a user's tokens end (password
+     * or role change): the replica has forgotten them before the change answers. Not routed.
+     */
+    forgetUser: {
+      visibility: "public",
+      params: userTokensRevoked.params.rule,
+      handler(this: GatewayThis, ctx: Context<UserTokensRevokedEvent>): boolean {
+        this.forgetUser(ctx.params.userId);
+        return true;
+      },
+    },
+
     // The broker retries the calls the gateway makes (products.get, …); retrying the whole
     // HTTP handler on top of that would re-run a request whose response is already decided.
     rest: { retryPolicy: { enabled: false } },
   },
 
   methods: {
+    /** Drops the user's remembered tokens; a stream opened with an ended token ends too. */
+    forgetUser(userId: string) {
+      this.tokens.dropUser(userId);
+      this.orderStreams.close((id) => id === userId);
+    },
+
     /**
      * Replaces moleculer-web's, which decides what to log from `err.code` alone: here the
      * decision is the status the client gets (toErrorBody), and each 5xx is logged once.
@@ -533,9 +553,7 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
     [USER_TOKENS_REVOKED]: {
       params: userTokensRevoked.params.rule,
       handler(this: GatewayThis, ctx: Context<UserTokensRevokedEvent>) {
-        this.tokens.dropUser(ctx.params.userId);
-        // A stream opened with an ended token ends too; the page signs in again.
-        this.orderStreams.close((userId) => userId === ctx.params.userId);
+        this.forgetUser(ctx.params.userId);
       },
     },
     // Broadcast by the orders service on every status change: to the owner's open streams.

@@ -10,6 +10,7 @@
 import type { Context, ServiceSettingSchema } from "moleculer";
 import { config } from "../lib/config";
 import { defineService } from "../lib/define-service";
+import { liveReplicas } from "../lib/failover-call";
 import { dbMixin, type DbMethods, type DbVars, type Doc } from "../mixins/db.mixin";
 import { ConflictError, UnauthorizedError, ValidationError } from "../lib/errors";
 import type { GatewayMeta, MetaUser, Role } from "../lib/auth";
@@ -232,6 +233,14 @@ export default defineService<ServiceSettingSchema, UsersMethods, UsersVars>({
         userId,
       };
       await this.broker.broadcast(userTokensRevoked.name, event);
+      // The broadcast arrives when it arrives; the change must not answer before every gateway
+      // has forgotten the tokens, so each live one is also asked directly and awaited. A gateway
+      // that does not answer in time still drops them within its token memory's TTL.
+      await Promise.allSettled(
+        liveReplicas(this.broker, "api.forgetUser").map((nodeID) =>
+          this.broker.call("api.forgetUser", event, { nodeID, timeout: 1_000, retries: 0 }),
+        ),
+      );
     },
 
     /** ADMIN_EMAIL/ADMIN_PASSWORD: the admin exists after start; an existing password is kept. */

@@ -15,8 +15,12 @@ describe("the order saga's metrics", () => {
   beforeAll(async () => {
     const { freePort } = await import("../helpers/cluster");
     const { startSystem } = await import("../helpers/system");
-    port = await freePort();
-    sys = await startSystem(null, { METRICS_PORT: String(port) });
+    const { metricsPort } = await import("../../lib/metrics-reporter");
+    sys = await startSystem(null, { METRICS_PORT: String(await freePort()) });
+    // The endpoint of the process that runs orders and payments (with a transporter the
+    // system splits them from the gateway, and their broker takes another port).
+    const services = sys.brokers.find((b) => b.getLocalService("orders"))!;
+    port = (await metricsPort(services))!;
   });
   afterAll(() => sys.stop());
 
@@ -42,7 +46,10 @@ describe("the order saga's metrics", () => {
     // Counted right after the write the API already shows: wait for both lines.
     const text = await waitFor(
       scrape,
-      (t) => /status="confirmed"/.test(t) && /reason="payment_declined"/.test(t),
+      (t) =>
+        /status="confirmed"/.test(t) &&
+        /reason="payment_declined"/.test(t) &&
+        /commerce_payments_total\{outcome="card_declined"/.test(t),
       10_000,
     );
     const count = (labels: RegExp) =>
