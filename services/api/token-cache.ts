@@ -5,11 +5,12 @@
  *
  * A token ends before its `exp` when its user changes password or role or is deleted
  * (users.resolveToken checks the user's record). The users service then broadcasts
- * `user.tokensRevoked` and every gateway drops that user's entries (`dropUser`) before the
- * change's answer reaches the client. A gateway that misses the broadcast, or a user deleted
- * behind the service's back (directly in the database), still asks again within `ttlMs`: that
- * TTL is the bound on how long an ended token can be served, so it is kept at one second, long
- * enough that a hot token costs one users call per second per gateway. The gateway consults
+ * `user.tokensRevoked` and, awaited, calls `api.forgetUser` on every live gateway: each drops
+ * that user's entries (`dropUser`) before the change's answer reaches the client. A gateway
+ * that misses both, or a user deleted behind the service's back (directly in the database),
+ * still asks again within `ttlMs`: that TTL is the bound on how long an ended token can be
+ * served, so it is kept at one second, long enough that a hot token costs one users call per
+ * second per gateway. The gateway consults
  * this memory for reads only; a write always asks the users service (services/api.service.ts).
  */
 import type { MetaUser } from "../../lib/auth";
