@@ -81,11 +81,20 @@ describe("notification e-mail across a notifications crash", () => {
         },
       });
       expect(reg.status).toBe(201);
-      const placed = await http.post<Order>("/api/orders", {
-        token: reg.body.token,
-        headers: { "Idempotency-Key": `crash-${i}` },
-        json: { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" },
-      });
+      // Four processes start at once: the orders process may not have heard of products yet
+      // when the first order comes (503, nothing placed). A client retries a 503 with the same
+      // Idempotency-Key, which never places a second order.
+      const placed = await waitFor(
+        () =>
+          http.post<Order>("/api/orders", {
+            token: reg.body.token,
+            headers: { "Idempotency-Key": `crash-${i}` },
+            json: { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" },
+          }),
+        (res) => res.status !== 503,
+        30_000,
+        500,
+      );
       expect(placed.status).toBe(201);
       await waitForOrder(
         http,
