@@ -239,16 +239,20 @@ describe("a checkout in Jaeger and Prometheus", () => {
     expect(
       await value(`sum(moleculer_request_total{${ns()},action="orders.create",type="local"})`),
     ).toBe(total);
-    const outcomes = await promQuery(
-      bench.prometheus,
-      `sum by (outcome) (commerce_payments_total{${ns()}})`,
+    // Payments per outcome, counted by the payments process: scraped on its own schedule, so
+    // it may trail the orders' counts by a scrape.
+    const outcomes = await waitFor(
+      async () =>
+        Object.fromEntries(
+          (
+            await promQuery(bench.prometheus, `sum by (outcome) (commerce_payments_total{${ns()}})`)
+          ).map((s) => [s.metric.outcome, Number(s.value[1])]),
+        ),
+      (seen) => seen.succeeded === placed.confirmed && seen.card_declined === placed.cancelled,
+      15_000,
+      500,
     );
-    expect(Object.fromEntries(outcomes.map((s) => [s.metric.outcome, Number(s.value[1])]))).toEqual(
-      {
-        succeeded: placed.confirmed,
-        card_declined: placed.cancelled,
-      },
-    );
+    expect(outcomes).toEqual({ succeeded: placed.confirmed, card_declined: placed.cancelled });
 
     // Checkout p99 from the histogram: every checkout observed, and no slower than the bucket
     // that holds the slowest checkout the client saw (the server's time is within the client's).
