@@ -193,6 +193,11 @@ export class Cluster {
     return `http://127.0.0.1:${port}`;
   }
 
+  /** What the node has printed (the newest part of it: see `collect`). */
+  output(name: string): string {
+    return this.nodes.get(name)?.output.join("") ?? "";
+  }
+
   pid(name: string): number | undefined {
     return this.nodes.get(name)?.process?.pid;
   }

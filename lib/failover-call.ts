@@ -1,13 +1,16 @@
 /**
- * A read that answers from another replica when the one it was sent to stops answering.
+ * A read that answers from another replica when the one it was sent to is slow or silent.
  *
  * The broker's retry policy repeats a timed-out read on whichever endpoint its balancer picks
  * next, so with two replicas and one of them frozen (a dying node whose connection is still
  * open) half the retries land on the frozen one again, each waiting the full timeout. Here the
- * replica is chosen in turn among the live ones and named by node id; the first try gets no
- * broker retries, and when it fails retryably (timed out, node gone) the second try is sent to
- * the next replica, with the broker's retry policy as usual. Only for actions that are safe to
- * repeat (lib/retry.ts, SAFE_TO_REPEAT).
+ * replica is chosen in turn among the live ones and named by node id, and the call is hedged:
+ * when the first replica has not answered within `hedgeAfterMs` (or failed retryably: node
+ * gone), the same call goes to the next replica too, and the first answer wins. The first call
+ * is not abandoned: a replica that is merely slow (a busy box) still answers, so a slow live
+ * replica plus a frozen one cannot fail the call, as a timeout-then-retry could. Both calls get
+ * the broker's request timeout. Only for actions that are safe to repeat (lib/retry.ts,
+ * SAFE_TO_REPEAT).
  */
 import type { ServiceBroker } from "moleculer";
 import { SAFE_TO_REPEAT } from "./retry";
@@ -34,27 +37,56 @@ export function liveReplicas(broker: ServiceBroker, action: string): string[] {
 
 const turns = new Map<string, number>();
 
-export async function callWithFailover<T, P extends object>(
+export function callWithFailover<T, P extends object>(
   broker: ServiceBroker,
   action: string,
   params: P,
-  timeout: number,
+  hedgeAfterMs: number,
 ): Promise<T> {
-  if (!SAFE_TO_REPEAT.has(action)) throw new Error(`${action} is not safe to repeat`);
+  if (!SAFE_TO_REPEAT.has(action))
+    return Promise.reject(new Error(`${action} is not safe to repeat`));
   const nodes = liveReplicas(broker, action);
   // One replica, or one in this process: nothing to fail over to; the broker's retry policy.
   if (nodes.length < 2 || nodes.includes(broker.nodeID)) {
-    return broker.call<T, P>(action, params, { timeout });
+    return broker.call<T, P>(action, params);
   }
-  // Round robin, chosen here so the second try knows which node the first one went to.
+  // Round robin, chosen here so the hedge knows which node the first call went to.
   const turn = turns.get(action) ?? 0;
   turns.set(action, turn + 1);
   const first = nodes[turn % nodes.length];
-  try {
-    return await broker.call<T, P>(action, params, { timeout, nodeID: first, retries: 0 });
-  } catch (err) {
-    if (!(err as FailedCall | null)?.retryable) throw err;
-    const second = nodes[(turn + 1) % nodes.length];
-    return broker.call<T, P>(action, params, { timeout, nodeID: second });
-  }
+  const second = nodes[(turn + 1) % nodes.length];
+  const ask = (nodeID: string) => broker.call<T, P>(action, params, { nodeID, retries: 0 });
+
+  return new Promise<T>((resolve, reject) => {
+    let pending = 1;
+    let hedged = false;
+    let settled = false;
+    const hedge = () => {
+      if (hedged || settled) return;
+      hedged = true;
+      clearTimeout(timer);
+      pending++;
+      ask(second).then(win, lose);
+    };
+    const timer = setTimeout(hedge, hedgeAfterMs);
+    const win = (answer: T) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(answer);
+    };
+    const lose = (err: unknown) => {
+      pending--;
+      if (settled) return;
+      // An answer from the service (bad input, not found): the other replica would say the same.
+      if (!(err as FailedCall | null)?.retryable || (pending === 0 && hedged)) {
+        settled = true;
+        clearTimeout(timer);
+        reject(err);
+        return;
+      }
+      hedge();
+    };
+    ask(first).then(win, lose);
+  });
 }

@@ -116,10 +116,11 @@ const TOKEN_CACHE_MAX = 10_000;
  * One token check (a signature and one read by id: milliseconds). A check sent to a users
  * replica that has just died would otherwise wait the broker's 10 s before its retry (a read,
  * lib/retry.ts) reaches a live one, and every request of the gateway meanwhile waits as long
- * as a client does (bench/README.md, chaos). A check that times out is sent once more, to
- * another live replica (lib/failover-call.ts): at most about 4 s when one replica is frozen.
+ * as a client does (bench/README.md, chaos). A check not answered within this time is also
+ * sent to another live replica, and the first answer wins (lib/failover-call.ts): about 1 s
+ * more when one replica is frozen, and a replica that is only slow still answers.
  */
-const RESOLVE_TOKEN_TIMEOUT_MS = 2_000;
+const RESOLVE_TOKEN_HEDGE_MS = 1_000;
 /**
  * Only reads may be authenticated from that memory. A write always asks the users service, so
  * no order is placed and nothing is changed with a token that ended, even within that second.
@@ -477,7 +478,7 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
           this.broker,
           "users.resolveToken",
           { token: t },
-          RESOLVE_TOKEN_TIMEOUT_MS,
+          RESOLVE_TOKEN_HEDGE_MS,
         );
       return fresh ? ask(token) : this.tokens.resolve(token, ask);
     },

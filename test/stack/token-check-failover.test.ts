@@ -1,7 +1,8 @@
 /**
  * A users replica that stops answering does not stall the requests whose token check it was
- * sent (services/api.service.ts, RESOLVE_TOKEN_TIMEOUT_MS): the gateway gives up on it after
- * 2 s and asks the other replica by its node id (lib/failover-call.ts). Without the bound
+ * sent (services/api.service.ts, RESOLVE_TOKEN_HEDGE_MS): after 1 s without an answer the
+ * gateway asks the other replica too, by its node id, and takes the first answer
+ * (lib/failover-call.ts). Without the bound
  * a check waits the broker's 10 s request timeout, or until the frozen node misses its
  * heartbeats (9 s), longer than the chaos run's client waits for a whole checkout.
  *
@@ -34,6 +35,14 @@ describe("token checks while a users replica is frozen (stack)", () => {
         !["users", "notifications"].some((s) => res.body.unavailableServices?.includes(s)),
       30_000,
       200,
+    );
+    // Both replicas known to the gateway: with one, there is nothing to fail over to.
+    await waitFor(
+      async () => cluster.output("gw"),
+      (log) =>
+        ["users1", "users2"].every((n) => log.includes(`'${cluster.namespace}-${n}' connected`)),
+      30_000,
+      100,
     );
   });
   afterAll(async () => {
