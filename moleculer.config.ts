@@ -17,6 +17,7 @@ import { CallerCacheMiddleware } from "./middlewares/caller-cache";
 import { JsonTextMiddleware, JsonTextSerializer } from "./middlewares/json-text";
 import { metricsReporter } from "./lib/metrics-reporter";
 import { QuietRedisCacher } from "./lib/redis-cacher";
+import { RestartedNodeMiddleware } from "./middlewares/restarted-node";
 import { NamedNatsTransporter } from "./lib/nats-transporter";
 
 /** ioredis options from a `redis://[:password@]host[:port][/db]` URL. */
@@ -175,6 +176,8 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
       CallerCacheMiddleware(),
       // …and on a miss, or without Redis, the answer crosses the hop as JSON text.
       JsonTextMiddleware,
+      // A node back under its node id: the calls its old instance took are rejected at once.
+      RestartedNodeMiddleware,
     ],
 
     metrics: {

@@ -12,7 +12,7 @@
  * the broker's request timeout. Only for actions that are safe to repeat (lib/retry.ts,
  * SAFE_TO_REPEAT).
  */
-import type { ServiceBroker } from "moleculer";
+import type { Context, ServiceBroker } from "moleculer";
 import { SAFE_TO_REPEAT } from "./retry";
 
 interface EndpointView {
@@ -37,25 +37,33 @@ export function liveReplicas(broker: ServiceBroker, action: string): string[] {
 
 const turns = new Map<string, number>();
 
+/** A read by id answers in milliseconds: one not answered within a second is hedged. */
+export const READ_HEDGE_MS = 1_000;
+
+/**
+ * Calls `action` from `from`: a broker, or a context (the call is then its child: tracing and
+ * meta follow it).
+ */
 export function callWithFailover<T, P extends object>(
-  broker: ServiceBroker,
+  from: ServiceBroker | Context,
   action: string,
   params: P,
-  hedgeAfterMs: number,
+  hedgeAfterMs = READ_HEDGE_MS,
 ): Promise<T> {
+  const broker = "broker" in from ? from.broker : from;
   if (!SAFE_TO_REPEAT.has(action))
     return Promise.reject(new Error(`${action} is not safe to repeat`));
   const nodes = liveReplicas(broker, action);
   // One replica, or one in this process: nothing to fail over to; the broker's retry policy.
   if (nodes.length < 2 || nodes.includes(broker.nodeID)) {
-    return broker.call<T, P>(action, params);
+    return from.call<T, P>(action, params);
   }
   // Round robin, chosen here so the hedge knows which node the first call went to.
   const turn = turns.get(action) ?? 0;
   turns.set(action, turn + 1);
   const first = nodes[turn % nodes.length];
   const second = nodes[(turn + 1) % nodes.length];
-  const ask = (nodeID: string) => broker.call<T, P>(action, params, { nodeID, retries: 0 });
+  const ask = (nodeID: string) => from.call<T, P>(action, params, { nodeID, retries: 0 });
 
   return new Promise<T>((resolve, reject) => {
     let pending = 1;

@@ -10,6 +10,7 @@
  * (services/notifications/delivery.ts): a loop sends every due one, so a pending mail survives a
  * restart, and a failed attempt is retried with exponential backoff up to MAIL_MAX_ATTEMPTS.
  */
+import { callWithFailover } from "../lib/failover-call";
 import type { Context, ServiceSettingSchema } from "moleculer";
 import { defineService } from "../lib/define-service";
 import { config } from "../lib/config";
@@ -243,10 +244,11 @@ export default defineService<ServiceSettingSchema, NotificationsMethods, Notific
 
     /** The address and name now (a user may have renamed), and the order for order mails. */
     async composeMail(doc) {
-      const contact = await this.broker.call<
+      // Hedged to another users replica when the first is slow or silent (a dying node).
+      const contact = await callWithFailover<
         { email: string; name: string } | null,
         { userId: string }
-      >("users.contact", { userId: doc.userId });
+      >(this.broker, "users.contact", { userId: doc.userId });
       if (!contact) throw new Error(`user ${doc.userId} has no address`);
       let order: MailOrder | null = null;
       if (doc.orderId) {

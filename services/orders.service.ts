@@ -46,6 +46,7 @@ import {
 } from "../contracts/payments";
 import { dbMixin, type DbMethods, type DbVars, type Query } from "../mixins/db.mixin";
 import { OUTBOX_INDEX } from "../lib/outbox";
+import { callWithFailover } from "../lib/failover-call";
 import { Checkout, checkRequest } from "./orders/checkout";
 import { publicOrder, type OrderDoc } from "./orders/order-doc";
 import { unbackedPayment, type PaymentOutcome } from "./orders/payment-check";
@@ -298,9 +299,13 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
       const { orderId } = ctx.params;
       const doc = await this.saga.load(orderId);
       if (!doc) return;
-      const record = await ctx.call<PaymentRecord | null, { orderId: string }>(PAYMENTS_LOOKUP, {
-        orderId,
-      });
+      // Hedged to another payments replica when the first is slow or silent (a dying node):
+      // the check would otherwise wait the request timeout and delay the confirmation.
+      const record = await callWithFailover<PaymentRecord | null, { orderId: string }>(
+        ctx,
+        PAYMENTS_LOOKUP,
+        { orderId },
+      );
       const why = unbackedPayment(outcome, ctx.params, doc, record);
       if (why === null) {
         await this.saga.drive(orderId, decide, ctx);
