@@ -18,7 +18,6 @@ import { JsonTextMiddleware, JsonTextSerializer } from "./middlewares/json-text"
 import { metricsReporter } from "./lib/metrics-reporter";
 import { QuietRedisCacher } from "./lib/redis-cacher";
 import { RestartedNodeMiddleware } from "./middlewares/restarted-node";
-import { INTERNAL_MIDDLEWARES } from "./middlewares/request-metrics";
 import { NamedNatsTransporter } from "./lib/nats-transporter";
 
 /** ioredis options from a `redis://[:password@]host[:port][/db]` URL. */
@@ -179,11 +178,7 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
       JsonTextMiddleware,
       // A node back under its node id: the calls its old instance took are rejected at once.
       RestartedNodeMiddleware,
-      // moleculer's own, in its order, with its Metrics replaced by the same series updated
-      // at less cost per request (middlewares/request-metrics.ts).
-      ...INTERNAL_MIDDLEWARES,
     ],
-    internalMiddlewares: false,
 
     metrics: {
       enabled: cfg.metrics.enabled,
