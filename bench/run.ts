@@ -245,7 +245,7 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const profiles = path.join(ROOT, "bench", "results", "profiles", tag);
   // The shop's six processes only for its scenarios (BENCH_ONLY=baseline-mesh,catalog-hop skips them).
-  const shopWanted = ["catalog-read", "me-read", "checkout"].some(wanted);
+  const shopWanted = ["catalog-read", "me-read", "checkout", "capacity"].some(wanted);
   let hop: HopShop | null = null;
   try {
     log(
