@@ -4,7 +4,7 @@
  * shop: a step passes with every order confirmed, no error and p99 under 500 ms; a failed step
  * runs once more; the search stops at the first rate that fails twice.
  */
-import { searchCapacity } from "../../bench/capacity";
+import { searchCapacity, settle } from "../../bench/capacity";
 import type { CheckoutRun } from "../../bench/checkout";
 
 function run(rate: number, p99: number, overrides: Partial<CheckoutRun> = {}): CheckoutRun {
@@ -83,5 +83,39 @@ describe("capacity search", () => {
     };
     const result = await searchCapacity(timed, [10], 10, 1000, () => cpu, quiet);
     expect(result.steps[0].cpuMsPerOrder).toBeCloseTo(25);
+  });
+
+  it("waits for the shop to settle before each step, and counts that tail in the step's CPU", async () => {
+    let cpu = 0;
+    let busyWindows = 0;
+    const order: string[] = [];
+    const runStep = async (rate: number) => {
+      order.push(`step ${rate}`);
+      cpu += 2; // the step's own work
+      busyWindows = 2; // and a tail that keeps the shop busy afterwards
+      return run(rate, 100);
+    };
+    const settled = async () => {
+      order.push("settle");
+      cpu += busyWindows-- > 0 ? 1 : 0;
+      return 0;
+    };
+    const result = await searchCapacity(runStep, [10], 10, 1000, () => cpu, quiet, settled);
+    expect(order).toEqual(["settle", "step 10", "settle"]);
+    // 2 s of the step and the 1 s of its tail seen while settling, over 100 orders.
+    expect(result.steps[0].cpuMsPerOrder).toBeCloseTo(30);
+  });
+
+  it("settles once the shop uses under a tenth of a core", async () => {
+    // Busy (half a core) for the first two half-second windows, then idle.
+    let reads = 0;
+    const cpu = () => {
+      reads++;
+      return Math.min(reads, 4) * 0.25;
+    };
+    const took = await settle(cpu);
+    expect(reads).toBe(6);
+    expect(took).toBeGreaterThanOrEqual(1_400);
+    expect(took).toBeLessThan(5_000);
   });
 });
