@@ -243,11 +243,20 @@ export interface Params<P extends Props> {
 
 export type InferParams<X> = X extends Params<infer P> ? ObjectOf<P> : never;
 
-export function params<P extends Props>(props: P, o: { strip?: boolean } = {}): Params<P> {
+export function params<P extends Props>(
+  props: P,
+  o: {
+    strip?: boolean;
+    /** The fewest known fields a body must carry (the handler checks it: see its action). */
+    minProperties?: number;
+  } = {},
+): Params<P> {
   const rule = propRules(props);
+  const json = objectJson(props);
+  if (o.minProperties !== undefined) json.minProperties = o.minProperties;
   return {
     props,
     rule: o.strip ? { $$strict: "remove", ...rule } : rule,
-    json: objectJson(props),
+    json,
   };
 }

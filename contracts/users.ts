@@ -41,7 +41,8 @@ export const updateMeParams = params(
       s.text({ max: 128, description: "Required when `password` is given" }),
     ),
   },
-  { strip: true },
+  // An empty body changes nothing: refused with 422 "Nothing to update" (users.updateMe).
+  { strip: true, minProperties: 1 },
 );
 export type UpdateMeParams = InferParams<typeof updateMeParams>;
 

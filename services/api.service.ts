@@ -278,8 +278,10 @@ const apiRoute: Omit<ApiRouteSchema, "path"> = {
   // stored in Redis (middlewares/caller-cache.ts).
   callOptions: { [JSON_TEXT_OPTION]: true } as ApiRouteSchema["callOptions"],
   onBeforeCall(ctx: Context<unknown, GatewayMeta>, _route: unknown, req: IncomingMessage) {
+    // Passed on as sent, an empty one too: orders.create refuses a key that is not 1-255
+    // visible characters (422) rather than taking an empty header for no key.
     const key = req.headers["idempotency-key"];
-    if (typeof key === "string" && key !== "") ctx.meta.idempotencyKey = key;
+    if (typeof key === "string") ctx.meta.idempotencyKey = key;
   },
 };
 

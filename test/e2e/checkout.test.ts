@@ -273,6 +273,19 @@ describe("checkout through the gateway", () => {
     expect(await stockOf(sys.http, product.id)).toBe(9);
   });
 
+  it("refuses an empty, spaced or overlong Idempotency-Key with 422 and places nothing", async () => {
+    const product = await createProduct(sys.http, admin, 10);
+    const buyer = await sys.customer();
+    for (const key of ["", "two words", "k".repeat(256)]) {
+      const res = await order(buyer.token, [{ productId: product.id, quantity: 1 }], "tok_visa", {
+        "Idempotency-Key": key,
+      });
+      expect({ key, status: res.status }).toEqual({ key, status: 422 });
+      expect(res.body).toMatchObject({ type: "VALIDATION_ERROR" });
+    }
+    expect(await stockOf(sys.http, product.id)).toBe(10);
+  });
+
   it("cancels an order not paid in time with payment_timeout and refunds a late charge", async () => {
     const product = await createProduct(sys.http, admin, 5);
     const buyer = await sys.customer();

@@ -49,6 +49,28 @@ describe("accounts through the gateway", () => {
     });
   });
 
+  it("refuses a PATCH of /users/me with no known field with 422, as its schema says (minProperties)", async () => {
+    const registered = await register(`empty-${Date.now()}@example.com`);
+    for (const json of [{}, { nickname: "x" }]) {
+      const res = await sys.http.patch("/api/users/me", { token: registered.body.token, json });
+      expect(res).toMatchObject({ status: 422, body: { type: "VALIDATION_ERROR" } });
+    }
+    const doc = await sys.http.get<{
+      paths: Record<
+        string,
+        {
+          patch: {
+            requestBody: { content: Record<string, { schema: { minProperties?: number } }> };
+          };
+        }
+      >;
+    }>("/api/openapi.json");
+    expect(
+      doc.body.paths["/api/users/me"].patch.requestBody.content["application/json"].schema
+        .minProperties,
+    ).toBe(1);
+  });
+
   it("refuses a second registration with the same email with 409 and keeps the first account", async () => {
     const email = `dup-${Date.now()}@example.com`;
     const first = await register(email, "first-password", "First");
