@@ -67,6 +67,21 @@ export class ForbiddenError extends Errors.MoleculerClientError {
   }
 }
 
+/** A method the path does not have (405); the gateway sends `Allow` with it. */
+export class MethodNotAllowedError extends Errors.MoleculerClientError {
+  constructor(method: string, allowed: string[]) {
+    super(
+      `${method} is not allowed here; allowed: ${allowed.join(", ")}`,
+      405,
+      "METHOD_NOT_ALLOWED",
+      {
+        allowed,
+      },
+    );
+    this.name = "MethodNotAllowedError";
+  }
+}
+
 export class ServiceUnavailableError extends Errors.MoleculerError {
   constructor(message = "A needed service is unavailable", data?: unknown) {
     super(message, 503, "SERVICE_UNAVAILABLE", data);

@@ -21,6 +21,7 @@ import { config } from "../lib/config";
 import { toErrorBody } from "../lib/http-errors";
 import {
   ForbiddenError,
+  MethodNotAllowedError,
   NotFoundError,
   ServiceUnavailableError,
   UnauthorizedError,
@@ -36,7 +37,7 @@ import { callWithFailover } from "../lib/failover-call";
 import { clientAddress, trustedProxies } from "./api/client-ip";
 import { isManagedStore, rateLimitStore } from "./api/rate-limit";
 import { JSON_TEXT_OPTION } from "../middlewares/caller-cache";
-import { jsonBody, requestShape } from "./api/request-shape";
+import { jsonBody, otherMethods, requestShape } from "./api/request-shape";
 import { WEB_CSP, WebPages, type WebFile } from "./api/web-pages";
 import { DOCS_CSP, docsFile, type DocsFile } from "./api/docs-page";
 import { metricsPort } from "../lib/metrics-reporter";
@@ -165,6 +166,8 @@ type SendResponse = (
   data: unknown,
   action: unknown,
 ) => void;
+
+type Send404 = (this: unknown, req: IncomingMessage, res: ServerResponse) => void;
 
 function splitAlias(alias: string): { method: string; path: string } {
   const [method, path] = alias.trim().split(/\s+/);
@@ -297,6 +300,10 @@ const GATEWAY_ROUTES = [
   "GET /assets/:file",
 ];
 
+/** Every `METHOD /path` the gateway answers. */
+const KNOWN_ROUTES = [...Object.keys(publicAliases()), ...GATEWAY_ROUTES];
+const methodsOfPath = otherMethods(KNOWN_ROUTES);
+
 export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   name: "api",
   mixins: [ApiGateway as unknown as Partial<ServiceSchema>, consoleMixin],
@@ -304,13 +311,7 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
   settings: {
     port: cfg.port,
     ip: "0.0.0.0",
-    use: [
-      securityHeaders,
-      requestShape(cfg.corsOrigins.length > 0, [
-        ...Object.keys(publicAliases()),
-        ...GATEWAY_ROUTES,
-      ]),
-    ],
+    use: [securityHeaders, requestShape(cfg.corsOrigins.length > 0, KNOWN_ROUTES)],
     cors: corsOptions(cfg.corsOrigins),
     log4XXResponses: false,
     logRequest: "debug",
@@ -489,6 +490,14 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
     sendResponse(req: GatewayRequest, res: ServerResponse, data: unknown, action: unknown) {
       if (data instanceof EventStream) return writeEventStream(res, data);
       return (ApiGateway.methods!.sendResponse as SendResponse).call(this, req, res, data, action);
+    },
+
+    /** moleculer-web's, but a known path asked with a method it lacks is a 405 with `Allow`. */
+    send404(req: GatewayRequest, res: ServerResponse) {
+      const allowed = methodsOfPath(req);
+      if (!allowed) return (ApiGateway.methods!.send404 as Send404).call(this, req, res);
+      res.setHeader("Allow", [...allowed, "OPTIONS"].join(", "));
+      this.sendError(req, res, new MethodNotAllowedError(req.method ?? "", allowed));
     },
 
     /** Every response the gateway writes itself (health, errors, unrouted 404s) goes here. */

@@ -53,6 +53,9 @@ function isJson(req: IncomingMessage): boolean {
   return type === "application/json";
 }
 
+/** The order in which `Allow` names methods. */
+const METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+
 /** `METHOD /path/:param` strings → for a request path, the methods it has (none: unknown). */
 function methodsByPath(routes: string[]): (path: string) => string[] {
   const table = routes.map((route) => {
@@ -60,7 +63,30 @@ function methodsByPath(routes: string[]): (path: string) => string[] {
     const pattern = escapeRegExp(path).replace(/:\w+/g, "[^/]+");
     return { method, match: new RegExp(`^${pattern}$`) };
   });
-  return (path) => [...new Set(table.filter((r) => r.match.test(path)).map((r) => r.method))];
+  const order = (m: string) => METHOD_ORDER.indexOf(m);
+  return (path) =>
+    [...new Set(table.filter((r) => r.match.test(path)).map((r) => r.method))].sort(
+      (a, b) => order(a) - order(b),
+    );
+}
+
+/**
+ * For a request no route took: the methods its path does have, when the path is known and its
+ * method is not among them (the gateway answers 405 with `Allow`, not 404); null otherwise.
+ * HEAD and OPTIONS keep their own answers.
+ */
+export function otherMethods(routes: string[]): (req: ShapedRequest) => string[] | null {
+  const methodsOf = methodsByPath(routes);
+  return (req) => {
+    if (!req.method || req.method === "HEAD" || req.method === "OPTIONS") return null;
+    const methods = methodsOf(requestPath(req));
+    return methods.length > 0 && !methods.includes(req.method) ? methods : null;
+  };
+}
+
+/** The request's path as the client sent it, without the query and a trailing slash. */
+function requestPath(req: ShapedRequest): string {
+  return (req.originalUrl ?? req.url ?? "").split("?")[0].replace(/(.)\/+$/, "$1");
 }
 
 /**
@@ -75,8 +101,7 @@ export function requestShape(corsEnabled: boolean, routes: string[]) {
   return function shapeRequest(req: ShapedRequest, res: ServerResponse, next: Next): void {
     if (req.method === "OPTIONS") {
       if (corsEnabled && req.headers["access-control-request-method"]) return next();
-      const path = (req.originalUrl ?? req.url ?? "").split("?")[0].replace(/(.)\/+$/, "$1");
-      const methods = methodsOf(path);
+      const methods = methodsOf(requestPath(req));
       if (methods.length === 0) return next(new NotFoundError("Route"));
       res.writeHead(204, { Allow: [...methods, "OPTIONS"].join(", "), "Content-Length": "0" });
       res.end();

@@ -4,7 +4,7 @@
  * unbounded paging. One block per class; each case names the status the contract promises and
  * checks that nothing was written.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import type { ActionSchema } from "moleculer";
@@ -74,6 +74,45 @@ describe("security: the shape of a request", () => {
     (await sys.http.get<{ total: number }>("/api/orders", { token })).body.total;
   const productNow = async () =>
     (await sys.http.get<Product & { name: string }>(`/api/products/${product.id}`)).body;
+
+  it("answers a method a known path lacks with 405 and Allow, an unknown path with 404", async () => {
+    // node:http, not fetch: fetch refuses to send TRACE.
+    const send = (method: string, path: string) =>
+      new Promise<{ status: number; allow: string | null; body: string }>((resolve, reject) => {
+        const req = httpRequest(`${sys.baseUrl}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${admin}` },
+        });
+        req.on("response", (res) => {
+          let body = "";
+          res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, allow: res.headers.allow ?? null, body }),
+          );
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    for (const [method, path, allow] of [
+      ["TRACE", "/api/products", "GET, POST, OPTIONS"],
+      ["PUT", `/api/products/${product.id}`, "GET, PATCH, DELETE, OPTIONS"],
+      ["DELETE", "/api/orders", "GET, POST, OPTIONS"],
+      ["POST", "/health/live", "GET, OPTIONS"],
+    ]) {
+      const res = await send(method, path);
+      expect({ method, path, status: res.status, allow: res.allow }).toEqual({
+        method,
+        path,
+        status: 405,
+        allow,
+      });
+      expect(JSON.parse(res.body)).toMatchObject({ code: 405, type: "METHOD_NOT_ALLOWED" });
+    }
+    // Nothing was changed by the refused PUT.
+    expect((await sys.http.get(`/api/products/${product.id}`)).status).toBe(200);
+    expect((await send("TRACE", "/api/nowhere")).status).toBe(404);
+    expect((await send("DELETE", "/api/nowhere/at/all")).status).toBe(404);
+  });
 
   describe("OPTIONS never runs an action", () => {
     const preflight = (method: string, extra: Record<string, string> = {}) => ({
