@@ -69,7 +69,9 @@ function errorText(status: number, op: Operation, method: string): string {
     case 422:
       return "VALIDATION_ERROR: a param failed its rule; `data` lists each failed field";
     case 429:
-      return "RATE_LIMITED: too many requests from this address; retry after `Retry-After` seconds";
+      return op.success.some((s) => s.events)
+        ? "RATE_LIMITED: too many requests from this address, or too many streams open for this account; retry after `Retry-After` seconds"
+        : "RATE_LIMITED: too many requests from this address; retry after `Retry-After` seconds";
     default:
       return "SERVICE_UNAVAILABLE: a service the route needs is down or busy; retry shortly";
   }

@@ -242,8 +242,9 @@ export const OPERATIONS: Operation[] = [
       "order` with the order as `GET /api/orders/{id}` answers it; a `: keep-alive` comment " +
       "every 15 s. Send the bearer token in `Authorization` (read it with fetch, not " +
       "EventSource). Events that happen while no stream is open are not replayed: read the " +
-      "order after (re)connecting. The stream ends when the token's account changes its " +
-      "password or is removed.",
+      "order after (re)connecting. The stream ends when the token expires, and when the " +
+      "token's account changes its password or is removed. One account holds at most 10 " +
+      "streams open at once (429 past that).",
     access: "user",
     success: [
       {
@@ -331,7 +332,8 @@ export const OPERATIONS: Operation[] = [
     description:
       "Server-Sent Events: `event: ready` (`data: {}`), then `event: node` with `{ id, change: " +
       '"connected" | "disconnected", node? }` (`node` as `GET /api/admin/nodes` lists it, on ' +
-      "`connected`) as nodes join and leave; a `: keep-alive` comment every 15 s.",
+      "`connected`) as nodes join and leave; a `: keep-alive` comment every 15 s. The stream " +
+      "ends when the token expires; one account holds at most 10 streams open at once (429).",
     access: "admin",
     success: [
       {

@@ -22,6 +22,8 @@ export interface GatewayMeta {
   $responseHeaders?: Record<string, string>;
   /** The client's `Idempotency-Key` header, forwarded by the gateway (checkout). */
   idempotencyKey?: string;
+  /** When the caller's token expires (epoch ms); set by the gateway for its stream routes. */
+  tokenExpiresAt?: number;
 }
 
 export function isAdmin(user: MetaUser | undefined): boolean {

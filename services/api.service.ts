@@ -167,6 +167,22 @@ type SendResponse = (
   action: unknown,
 ) => void;
 
+/** The gateway's actions that answer with an event stream (services/api/event-stream.ts). */
+const STREAM_ACTIONS = new Set(["api.streamOrders", "api.streamMesh"]);
+
+/**
+ * A token's `exp`, in epoch ms (the users service has verified the token, and refuses one
+ * without `exp`); undefined when it cannot be read.
+ */
+function tokenExpiry(token: string): number | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString());
+    return typeof payload?.exp === "number" ? payload.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 type Send404 = (this: unknown, req: IncomingMessage, res: ServerResponse) => void;
 
 function splitAlias(alias: string): { method: string; path: string } {
@@ -412,7 +428,11 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
     streamOrders: {
       auth: "user",
       handler(this: GatewayThis, ctx: Context<unknown, GatewayMeta>): EventStream {
-        return this.orderStreams.open(ctx.meta.user!.id);
+        return this.orderStreams.open(
+          ctx.meta.user!.id,
+          ctx.meta.user!.id,
+          ctx.meta.tokenExpiresAt,
+        );
       },
     },
 
@@ -452,11 +472,13 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
     },
 
     /** Resolves the caller from the bearer token; `null` for an anonymous request. */
-    async authenticate(_ctx: Context, _route: unknown, req: GatewayRequest) {
+    async authenticate(ctx: Context<unknown, GatewayMeta>, _route: unknown, req: GatewayRequest) {
       const token = bearerToken(req);
       if (token === null) return null;
       const user = await this.resolveUser(token, !READ_METHODS.has(req.method ?? ""));
       if (!user) throw new UnauthorizedError("Invalid or expired token");
+      // A stream outlives the request that opened it: it ends when its token does.
+      if (STREAM_ACTIONS.has(req.$action?.name ?? "")) ctx.meta.tokenExpiresAt = tokenExpiry(token);
       return user;
     },
 

@@ -116,8 +116,8 @@ export const consoleMixin = defineMixin<Record<string, never>, Record<string, ne
     /** `event: node` as nodes join and leave. */
     streamMesh: {
       auth: "admin",
-      handler(this: ConsoleThis): EventStream {
-        return this.meshStreams.open(null);
+      handler(this: ConsoleThis, ctx: Context<unknown, GatewayMeta>): EventStream {
+        return this.meshStreams.open(null, ctx.meta.user!.id, ctx.meta.tokenExpiresAt);
       },
     },
 

@@ -8,6 +8,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { PassThrough, pipeline } from "node:stream";
+import { Errors } from "moleculer";
 
 /**
  * A comment line this often keeps proxies and the browser from dropping an idle stream
@@ -47,15 +48,49 @@ export function writeEventStream(res: ServerResponse, stream: EventStream): void
   pipeline(stream, res, () => stream.destroy());
 }
 
+/**
+ * How many streams of one kind one account may hold open at once (a tab each): past it, 429.
+ * Each open stream holds a socket and a subscriber at the gateway until its client leaves.
+ */
+export const MAX_STREAMS_PER_USER = 10;
+
+/** setTimeout's longest delay (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The open streams of one kind; `K` is what a subscriber is known by (its user, say). */
 export class EventStreams<K> {
-  private readonly subscribers = new Map<EventStream, K>();
+  private readonly subscribers = new Map<
+    EventStream,
+    { key: K; owner: string; expiry: NodeJS.Timeout | null }
+  >();
+  /** Open streams per owning account. */
+  private readonly owners = new Map<string, number>();
   private keepAlive: NodeJS.Timeout | null = null;
 
-  /** Opens a stream for `key`; it starts with `event: ready`. */
-  open(key: K): EventStream {
+  /**
+   * Opens a stream for `key`, held by the account `owner`; it starts with `event: ready` and
+   * ends at `until` (epoch ms: the end of the token that opened it), when given.
+   */
+  open(key: K, owner: string, until?: number): EventStream {
+    const held = this.owners.get(owner) ?? 0;
+    if (held >= MAX_STREAMS_PER_USER) {
+      throw new Errors.MoleculerClientError(
+        `At most ${MAX_STREAMS_PER_USER} streams open at once: close one first`,
+        429,
+        "RATE_LIMITED",
+      );
+    }
+    if (until !== undefined && until <= Date.now()) {
+      throw new Errors.MoleculerClientError("Invalid or expired token", 401, "UNAUTHORIZED");
+    }
     const stream = new EventStream();
-    this.subscribers.set(stream, key);
+    const expiry =
+      until === undefined
+        ? null
+        : setTimeout(() => this.end(stream), Math.min(until - Date.now(), MAX_TIMER_MS));
+    expiry?.unref();
+    this.subscribers.set(stream, { key, owner, expiry });
+    this.owners.set(owner, held + 1);
     stream.once("close", () => this.forget(stream));
     stream.write(sseEvent("ready", {}));
     if (!this.keepAlive) {
@@ -68,7 +103,7 @@ export class EventStreams<K> {
   /** Sends the event to every stream whose key `to` accepts. */
   publish(to: (key: K) => boolean, event: string, data: unknown): void {
     let text: string | null = null;
-    for (const [stream, key] of this.subscribers) {
+    for (const [stream, { key }] of this.subscribers) {
       if (!to(key)) continue;
       text ??= sseEvent(event, data);
       this.send(stream, text);
@@ -77,17 +112,19 @@ export class EventStreams<K> {
 
   /** Ends the streams whose key `which` accepts (all without it): their clients see the end. */
   close(which: (key: K) => boolean = () => true): void {
-    for (const [stream, key] of [...this.subscribers]) {
-      if (which(key)) {
-        stream.end();
-        this.forget(stream);
-      }
+    for (const [stream, { key }] of [...this.subscribers]) {
+      if (which(key)) this.end(stream);
     }
   }
 
   /** How many streams are open. */
   get size(): number {
     return this.subscribers.size;
+  }
+
+  private end(stream: EventStream): void {
+    stream.end();
+    this.forget(stream);
   }
 
   private writeAll(text: string): void {
@@ -100,7 +137,13 @@ export class EventStreams<K> {
   }
 
   private forget(stream: EventStream): void {
+    const sub = this.subscribers.get(stream);
+    if (!sub) return;
     this.subscribers.delete(stream);
+    if (sub.expiry) clearTimeout(sub.expiry);
+    const left = (this.owners.get(sub.owner) ?? 1) - 1;
+    if (left > 0) this.owners.set(sub.owner, left);
+    else this.owners.delete(sub.owner);
     if (this.subscribers.size === 0 && this.keepAlive) {
       clearInterval(this.keepAlive);
       this.keepAlive = null;

@@ -1,7 +1,8 @@
 /**
  * `GET /api/orders/stream` (issue 13): a customer's open stream gets each status change of its
  * own orders, as `GET /api/orders/{id}` answers them, and nothing of another customer's; no
- * token is a 401; a closed stream leaves no subscriber behind; a password change ends it.
+ * token is a 401; a closed stream leaves no subscriber behind; a password change ends it, and so
+ * does the end of the token that opened it; one account holds at most MAX_STREAMS_PER_USER.
  * Runs in the embedded default and, unchanged, in the stack run (the status changes then
  * arrive over the transporter as a broadcast).
  */
@@ -9,7 +10,7 @@ import { startSystem, type TestSystem } from "../helpers/system";
 import { createProduct, type Order, type Product } from "../helpers/shop";
 import { openSse, type SseClient, type SseEvent } from "../helpers/sse";
 import { waitFor } from "../helpers/wait";
-import type { EventStreams } from "../../services/api/event-stream";
+import { MAX_STREAMS_PER_USER, type EventStreams } from "../../services/api/event-stream";
 
 describe("GET /api/orders/stream", () => {
   let sys: TestSystem;
@@ -128,5 +129,56 @@ describe("GET /api/orders/stream", () => {
       (n) => n === 0,
       5_000,
     );
+  });
+
+  it("refuses an account's stream past MAX_STREAMS_PER_USER with 429, and opens one again once one closes", async () => {
+    const fay = await sys.customer("fay");
+    const streams = await Promise.all(
+      Array.from({ length: MAX_STREAMS_PER_USER }, () => stream(fay.token)),
+    );
+    await Promise.all(streams.map((s) => s.waitFor((e) => e.event === "ready")));
+    const over = await stream(fay.token);
+    expect(over.status).toBe(429);
+    expect(over.body).toMatchObject({ code: 429, type: "RATE_LIMITED" });
+    // Another account's streams are its own.
+    const gus = await sys.customer("gus");
+    expect((await stream(gus.token)).status).toBe(200);
+    streams[0].close();
+    const again = await waitFor(
+      () => stream(fay.token),
+      (s) => s.status === 200,
+      5_000,
+      100,
+    );
+    await again.waitFor((e) => e.event === "ready");
+  });
+});
+
+describe("GET /api/orders/stream with short-lived tokens", () => {
+  let sys: TestSystem;
+  beforeAll(async () => {
+    sys = await startSystem(["api", "users"], { JWT_EXPIRES_IN: "3s" });
+  });
+  afterAll(() => sys.stop());
+
+  it("ends a stream when the token that opened it expires", async () => {
+    const hal = await sys.customer("hal");
+    const opened = Date.now();
+    const s = await openSse(`${sys.baseUrl}/api/orders/stream`, hal.token);
+    try {
+      expect(s.status).toBe(200);
+      await s.waitFor((e) => e.event === "ready");
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        s.ended,
+        new Promise(
+          (_, reject) => (timer = setTimeout(() => reject(new Error("still open")), 8_000)),
+        ),
+      ]).finally(() => clearTimeout(timer));
+      // Not before the token's end (3 s after registering, a moment before the stream opened).
+      expect(Date.now() - opened).toBeGreaterThan(1_500);
+    } finally {
+      s.close();
+    }
   });
 });

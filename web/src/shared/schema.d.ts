@@ -253,7 +253,7 @@ export interface paths {
         };
         /**
          * Your orders, live
-         * @description Server-Sent Events: the stream starts with `event: ready` (`data: {}`); then each time one of the caller's orders changes status (pending, confirmed, cancelled), `event: order` with the order as `GET /api/orders/{id}` answers it; a `: keep-alive` comment every 15 s. Send the bearer token in `Authorization` (read it with fetch, not EventSource). Events that happen while no stream is open are not replayed: read the order after (re)connecting. The stream ends when the token's account changes its password or is removed.
+         * @description Server-Sent Events: the stream starts with `event: ready` (`data: {}`); then each time one of the caller's orders changes status (pending, confirmed, cancelled), `event: order` with the order as `GET /api/orders/{id}` answers it; a `: keep-alive` comment every 15 s. Send the bearer token in `Authorization` (read it with fetch, not EventSource). Events that happen while no stream is open are not replayed: read the order after (re)connecting. The stream ends when the token expires, and when the token's account changes its password or is removed. One account holds at most 10 streams open at once (429 past that).
          */
         get: operations["streamOrders"];
         put?: never;
@@ -393,7 +393,7 @@ export interface paths {
         };
         /**
          * The mesh, live (admin)
-         * @description Server-Sent Events: `event: ready` (`data: {}`), then `event: node` with `{ id, change: "connected" | "disconnected", node? }` (`node` as `GET /api/admin/nodes` lists it, on `connected`) as nodes join and leave; a `: keep-alive` comment every 15 s.
+         * @description Server-Sent Events: `event: ready` (`data: {}`), then `event: node` with `{ id, change: "connected" | "disconnected", node? }` (`node` as `GET /api/admin/nodes` lists it, on `connected`) as nodes join and leave; a `: keep-alive` comment every 15 s. The stream ends when the token expires; one account holds at most 10 streams open at once (429).
          */
         get: operations["streamMesh"];
         put?: never;
@@ -2268,7 +2268,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this address; retry after `Retry-After` seconds */
+            /** @description RATE_LIMITED: too many requests from this address, or too many streams open for this account; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying (429) */
@@ -2882,7 +2882,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this address; retry after `Retry-After` seconds */
+            /** @description RATE_LIMITED: too many requests from this address, or too many streams open for this account; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying (429) */
