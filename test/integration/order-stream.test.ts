@@ -12,6 +12,15 @@ import { openSse, type SseClient, type SseEvent } from "../helpers/sse";
 import { waitFor } from "../helpers/wait";
 import { MAX_STREAMS_PER_USER, type EventStreams } from "../../services/api/event-stream";
 
+/** Resolves when the stream has ended; fails the test if it is still open after `ms`. */
+async function endsWithin(s: SseClient, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    s.ended,
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("still open")), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
 describe("GET /api/orders/stream", () => {
   let sys: TestSystem;
   let product: Product;
@@ -117,13 +126,7 @@ describe("GET /api/orders/stream", () => {
       json: { password: "a-new-password-1", currentPassword: "password-123" },
     });
     expect(res.status).toBe(200);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      erinStream.ended,
-      new Promise(
-        (_, reject) => (timer = setTimeout(() => reject(new Error("still open")), 5_000)),
-      ),
-    ]).finally(() => clearTimeout(timer));
+    await endsWithin(erinStream, 5_000);
     await waitFor(
       async () => openStreams(),
       (n) => n === 0,
@@ -168,13 +171,7 @@ describe("GET /api/orders/stream with short-lived tokens", () => {
     try {
       expect(s.status).toBe(200);
       await s.waitFor((e) => e.event === "ready");
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        s.ended,
-        new Promise(
-          (_, reject) => (timer = setTimeout(() => reject(new Error("still open")), 8_000)),
-        ),
-      ]).finally(() => clearTimeout(timer));
+      await endsWithin(s, 8_000);
       // Not before the token's end (3 s after registering, a moment before the stream opened).
       expect(Date.now() - opened).toBeGreaterThan(1_500);
     } finally {
