@@ -466,8 +466,11 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
      * decision is the status the client gets (toErrorBody), and each 5xx is logged once.
      */
     errorHandler(req: GatewayRequest, res: ServerResponse, err: Error) {
-      if (toErrorBody(err).code >= 500)
-        this.logger.error(`${req.method} ${req.originalUrl ?? req.url} failed:`, err);
+      const code = toErrorBody(err).code;
+      const what = `${req.method} ${req.originalUrl ?? req.url} failed:`;
+      // A 503 is a service away or busy (a node restarting, a timeout): one line, no stack.
+      if (code === 503) this.logger.warn(`${what} ${err.name}: ${err.message} (answered 503)`);
+      else if (code >= 500) this.logger.error(what, err);
       this.sendError(req, res, err);
     },
 
