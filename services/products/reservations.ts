@@ -69,6 +69,7 @@ export class Reservations {
    */
   async reserve(orderId: string, lines: ReserveLine[]): Promise<void> {
     const r = await this.acquire(orderId, lines);
+    let freed = false;
     try {
       if (r.state === "released") {
         throw new ConflictError(`The stock of order ${orderId} was released`);
@@ -80,12 +81,20 @@ export class Reservations {
           await this.giveBack(r);
           throw err;
         }
-        await this.record(orderId, "held");
       }
-      await this.clearMarkers(r);
+      // The outcome and the end of the lease in one write (one write fewer per checkout).
+      await this.reservations.updateWhere(
+        { _id: orderId },
+        { $set: { state: "held", lease: 0, updatedAt: new Date().toISOString() } },
+      );
+      freed = true;
     } finally {
-      await this.free(orderId);
+      if (!freed) await this.free(orderId);
     }
+    // Outside the lease: once the reservation says `held`, nothing reads the order's `taking`
+    // markers any more (a release gives back under `giving` markers), so removing them races
+    // with nothing. A crash before it leaves them to the order's next call (its release).
+    await this.clearMarkers(r, ["taking"]);
   }
 
   /** Gives back whatever the order holds, once; resolves to how many lines it gave back. */
@@ -183,15 +192,20 @@ export class Reservations {
     return gave;
   }
 
-  /** Removes the order's markers; the reservation records what they stood for. */
-  private async clearMarkers(r: Reservation): Promise<void> {
+  /**
+   * Removes the order's markers of `kinds`; the reservation records what they stood for. A
+   * reserve removes only `taking` ones: a `giving` marker of a release that died midway must stay
+   * until that release is resumed, or it would give the line back twice.
+   */
+  private async clearMarkers(
+    r: Reservation,
+    kinds: ReadonlyArray<(typeof MARKER_FIELDS)[number]> = MARKER_FIELDS,
+  ): Promise<void> {
+    const fields = kinds.map((kind) => `${kind}.${r._id}`);
     for (const { productId } of r.lines) {
       await this.products.updateWhere(
-        {
-          _id: productId,
-          $or: [{ [taking(r._id)]: { $exists: true } }, { [giving(r._id)]: { $exists: true } }],
-        },
-        { $unset: { [taking(r._id)]: true, [giving(r._id)]: true } },
+        { _id: productId, $or: fields.map((f) => ({ [f]: { $exists: true } })) },
+        { $unset: Object.fromEntries(fields.map((f) => [f, true])) },
       );
     }
   }

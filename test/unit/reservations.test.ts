@@ -124,4 +124,27 @@ describe("reservations survive a crash at every write", () => {
       });
     }
   });
+
+  it("a late reserve between a release that died and its retry gives nothing back twice", async () => {
+    const total = await writesOf(async (s, budget) => {
+      await s.healthy.reserve("o1", s.lines);
+      await s.at(budget).release("o1");
+    });
+    for (let k = 1; k <= total; k++) {
+      const s = await fresh();
+      await s.healthy.reserve("o1", s.lines);
+      await expect(s.at({ writes: k }).release("o1")).rejects.toBeInstanceOf(Crash);
+      // A retry of the reserve, delayed past the dead release's lease: refused once the release
+      // recorded itself, a no-op before that.
+      await s.healthy.reserve("o1", s.lines).catch((err: { type?: string }) => {
+        if (err.type !== "CONFLICT") throw err;
+      });
+      await s.healthy.release("o1");
+      expect({ k, stock: await s.stock(), markers: await s.markers() }).toEqual({
+        k,
+        stock: [10, 10],
+        markers: [],
+      });
+    }
+  });
 });
