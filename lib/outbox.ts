@@ -52,6 +52,10 @@ export function crashPoint(event: string): void {
 /**
  * Emits each entry, removing it once emitted, then clears `outboxDue` when nothing is left
  * pending. An emit that throws leaves its entry (and the rest) for the periodic pass.
+ *
+ * The last entry, when it is the only one left (the usual case: one event per state change),
+ * is removed and `outboxDue` cleared in one write; otherwise (another entry was pushed
+ * meanwhile, or the database cannot match the condition) the two writes below.
  */
 export async function deliver(
   store: Pick<Store<Stored>, "updateWhere">,
@@ -59,10 +63,18 @@ export async function deliver(
   entries: OutboxEntry[],
   emit: (entry: OutboxEntry) => Promise<void>,
 ): Promise<void> {
-  for (const entry of entries) {
+  for (const [i, entry] of entries.entries()) {
     await emit(entry);
     // The whole entry, not `{ id }`: FerretDB 1.24 pulls by equal value only (measured here).
-    await store.updateWhere({ _id: docId }, { $pull: { outbox: entry } });
+    const pull = { $pull: { outbox: entry } };
+    if (i === entries.length - 1) {
+      const alone = await store.updateWhere(
+        { _id: docId, outbox: { $size: 1 }, "outbox.id": entry.id },
+        { ...pull, $set: { outboxDue: null } },
+      );
+      if (alone > 0) return;
+    }
+    await store.updateWhere({ _id: docId }, pull);
   }
   // Conditional on the array being empty: an entry pushed meanwhile keeps its due time.
   await store.updateWhere(
