@@ -68,8 +68,10 @@ export async function deliver(
     // The whole entry, not `{ id }`: FerretDB 1.24 pulls by equal value only (measured here).
     const pull = { $pull: { outbox: entry } };
     if (i === entries.length - 1) {
+      // The array equal to this one entry (FerretDB 1.24 matches neither `outbox.id` nor
+      // `$elemMatch` in an update's filter, measured here; equality works on it and NeDB).
       const alone = await store.updateWhere(
-        { _id: docId, outbox: { $size: 1 }, "outbox.id": entry.id },
+        { _id: docId, outbox: [entry] },
         { ...pull, $set: { outboxDue: null } },
       );
       if (alone > 0) return;
