@@ -43,7 +43,7 @@ import { DOCS_CSP, docsFile, type DocsFile } from "./api/docs-page";
 import { metricsPort } from "../lib/metrics-reporter";
 import { nodeReadiness, watchBroker, type Readiness } from "../lib/health";
 import { buildOpenApi } from "../contracts/openapi";
-import { API_PREFIX } from "../contracts/rest";
+import { API_PREFIX, OPERATIONS } from "../contracts/rest";
 import type { JsonSchema } from "../contracts/schema";
 import {
   ORDER_STATUS_CHANGED,
@@ -167,8 +167,10 @@ type SendResponse = (
   action: unknown,
 ) => void;
 
-/** The gateway's actions that answer with an event stream (services/api/event-stream.ts). */
-const STREAM_ACTIONS = new Set(["api.streamOrders", "api.streamMesh"]);
+/** The actions whose answer is an event stream, as the contracts declare them (`events`). */
+const STREAM_ACTIONS = new Set(
+  OPERATIONS.filter((op) => op.success.some((s) => s.events)).map((op) => op.action),
+);
 
 /**
  * A token's `exp`, in epoch ms (the users service has verified the token, and refuses one
