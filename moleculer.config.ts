@@ -18,6 +18,7 @@ import { JsonTextMiddleware, JsonTextSerializer } from "./middlewares/json-text"
 import { metricsReporter } from "./lib/metrics-reporter";
 import { QuietRedisCacher } from "./lib/redis-cacher";
 import { RestartedNodeMiddleware } from "./middlewares/restarted-node";
+import { DeferredMetricsMiddleware } from "./lib/deferred-metrics";
 import { NamedNatsTransporter } from "./lib/nats-transporter";
 
 /** ioredis options from a `redis://[:password@]host[:port][/db]` URL. */
@@ -178,6 +179,9 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
       JsonTextMiddleware,
       // A node back under its node id: the calls its old instance took are rejected at once.
       RestartedNodeMiddleware,
+      // moleculer's metric updates applied once a second and before each read: per request
+      // they kept Node 22's optimizing compiler busy (lib/deferred-metrics.ts).
+      DeferredMetricsMiddleware,
     ],
 
     metrics: {

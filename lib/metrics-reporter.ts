@@ -12,6 +12,7 @@ import {
   type MetricRegistry,
   type ServiceBroker,
 } from "moleculer";
+import { flushMetrics } from "./deferred-metrics";
 
 /** How many ports from METRICS_PORT on are tried before the node gives up on metrics. */
 export const PORT_TRIES = 10;
@@ -52,6 +53,12 @@ export class PortFallbackReporter extends MetricReporters.Prometheus {
         );
       }
     });
+  }
+
+  /** The endpoint's text, after the updates gathered since the last second are applied. */
+  override generatePrometheusResponse(): string {
+    flushMetrics(this.registry);
+    return super.generatePrometheusResponse();
   }
 
   override stop(): Promise<void> {
