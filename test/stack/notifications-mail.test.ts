@@ -68,6 +68,16 @@ describe("notification e-mail across a notifications crash", () => {
         30_000,
       );
     }
+    // …and until the orders process has heard of the node with products: an order whose
+    // products.reserve found no products is abandoned, and its key stays taken while a late
+    // reservation could still land (3 request timeouts + 5 s, services/orders/saga.ts), longer
+    // than the wait below. That happened once in CI.
+    await waitFor(
+      async () => cluster.output("svc"),
+      (log) => log.includes(`'${cluster.namespace}-gw' connected`),
+      30_000,
+      100,
+    );
     const product = await createProduct(http, admin.body.token, 100, 1500);
     await catcher.stop();
 
