@@ -17,6 +17,7 @@
 import type autocannon from "autocannon";
 import type { AppConfig } from "../lib/config";
 import { Cluster } from "./cluster";
+import { cpuProbe, type CpuProbe } from "./cpu";
 import { clusterEnv, request, runData, seed, sleep, startNode, type RunData } from "./shop";
 
 export const HOP_SCENARIOS = ["catalog-hop", "me-hop"] as const;
@@ -36,7 +37,7 @@ export const HOP_TARGETS = {
 export interface HopShop {
   cluster: Cluster;
   data: RunData;
-  scenarios: Array<{ name: string; opts: autocannon.Options }>;
+  scenarios: Array<{ name: string; opts: autocannon.Options; cpu: CpuProbe }>;
 }
 
 /** Waits until the hop gateway sees users and products (the shop's other services are absent). */
@@ -92,14 +93,16 @@ export async function startHop(
     await data.drop().catch(() => undefined);
     throw err;
   }
+  const cpu = cpuProbe(cluster, Object.keys(HOP_NODES));
   return {
     cluster,
     data,
     scenarios: [
-      { name: "catalog-hop", opts: { url: `${gw}/api/products?page=1` } },
+      { name: "catalog-hop", opts: { url: `${gw}/api/products?page=1` }, cpu },
       {
         name: "me-hop",
         opts: { url: `${gw}/api/users/me`, headers: { authorization: `Bearer ${token}` } },
+        cpu,
       },
     ],
   };

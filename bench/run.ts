@@ -27,6 +27,7 @@ import { READY } from "./baseline";
 import { HOP_SCENARIOS, hopVerdictLines, hopVerdicts, startHop, type HopShop } from "./hop";
 import { capacity, capacityReport, type CapacityResult } from "./capacity";
 import { openLoopCheckout } from "./checkout";
+import { cpuLine, cpuPerRequest, cpuProbe, medianCpu, type CpuProbe } from "./cpu";
 import {
   clusterEnv,
   request,
@@ -49,6 +50,8 @@ interface ScenarioResult {
   ratioToMesh: number | null;
   /** Closed loop: each round's figures (see `closedLoops`). */
   rounds?: Array<{ requestsPerSec: number; p99: number; ratioToMesh: number | null }>;
+  /** Closed loop: µs of CPU per request of each process serving it (median of the rounds). */
+  cpuUsPerRequest?: Record<string, number>;
   /** Checkout only. */
   orders?: {
     offeredPerSec: number;
@@ -84,17 +87,21 @@ async function closedLoopRun(
   name: string,
   opts: autocannon.Options,
   warmup: boolean,
+  cpu?: CpuProbe,
 ): Promise<ScenarioResult> {
   if (warmup) {
     log(`${name}: warm-up ${WARMUP_S}s`);
     await cannon({ ...opts, connections: tools.bench.connections, duration: WARMUP_S });
   }
   log(`${name}: ${tools.bench.durationS}s`);
+  const before = cpu?.();
   const r = await cannon({
     ...opts,
     connections: tools.bench.connections,
     duration: tools.bench.durationS,
   });
+  const cpuUsPerRequest =
+    cpu && before ? cpuPerRequest(before, cpu(), r.requests.total) : undefined;
   const errorDetail: Record<string, number> = {};
   for (const [code, { count }] of Object.entries(r.statusCodeStats)) {
     if (!code.startsWith("2")) errorDetail[`http ${code}`] = count;
@@ -111,6 +118,7 @@ async function closedLoopRun(
     errorDetail,
     ratioToMesh: null,
     rounds: [],
+    cpuUsPerRequest,
   };
 }
 
@@ -123,13 +131,13 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
  * median round's (by req/s), the ratio the median of the rounds' ratios, errors the sum.
  */
 async function closedLoops(
-  scenarios: Array<{ name: string; opts: autocannon.Options }>,
+  scenarios: Array<{ name: string; opts: autocannon.Options; cpu?: CpuProbe }>,
 ): Promise<ScenarioResult[]> {
   const runs = new Map<string, ScenarioResult[]>(scenarios.map((s) => [s.name, []]));
   for (let round = 0; round < tools.bench.rounds; round++) {
     if (tools.bench.rounds > 1) log(`round ${round + 1}/${tools.bench.rounds}`);
     for (const s of scenarios)
-      runs.get(s.name)!.push(await closedLoopRun(s.name, s.opts, round === 0));
+      runs.get(s.name)!.push(await closedLoopRun(s.name, s.opts, round === 0, s.cpu));
   }
   const mesh = runs.get("baseline-mesh");
   return scenarios.map(({ name }) => {
@@ -154,6 +162,9 @@ async function closedLoops(
         p99: r.latencyMs.p99,
         ratioToMesh: mesh ? r.requestsPerSec / mesh[i].requestsPerSec : null,
       })),
+      cpuUsPerRequest: rs.every((r) => r.cpuUsPerRequest)
+        ? medianCpu(rs.map((r) => r.cpuUsPerRequest!))
+        : undefined,
     };
   });
 }
@@ -206,6 +217,10 @@ function table(results: ScenarioResult[], rss: Record<string, number | null>): s
         `  ${r.name} rounds: ${r.rounds.map((x) => `${x.requestsPerSec.toFixed(0)} req/s${x.ratioToMesh === null ? "" : ` (${x.ratioToMesh.toFixed(2)})`}`).join(", ")}`,
       );
     }
+  }
+  for (const r of results) {
+    if (r.cpuUsPerRequest)
+      lines.push(`  ${r.name} CPU µs per request: ${cpuLine(r.cpuUsPerRequest)}`);
   }
   const checkoutResult = results.find((r) => r.orders);
   if (checkoutResult?.orders) {
@@ -298,16 +313,26 @@ async function main(): Promise<number> {
       hop = await startHop(app, tag, tools.keepData, tools.bench.profile, profiles);
     }
 
+    const shopCpu = cpuProbe(shop, Object.keys(SHOP_NODES));
     const closed = [
-      { name: "baseline-raw", opts: { url: `${baselines.baseUrl("baseline-raw")}/` } },
-      { name: "baseline-mesh", opts: { url: `${baselines.baseUrl("mesh-gateway")}/echo` } },
-      { name: "catalog-read", opts: { url: `${gw}/api/products?page=1` } },
+      {
+        name: "baseline-raw",
+        opts: { url: `${baselines.baseUrl("baseline-raw")}/` },
+        cpu: cpuProbe(baselines, ["baseline-raw"]),
+      },
+      {
+        name: "baseline-mesh",
+        opts: { url: `${baselines.baseUrl("mesh-gateway")}/echo` },
+        cpu: cpuProbe(baselines, ["mesh-gateway", "mesh-echo"]),
+      },
+      { name: "catalog-read", opts: { url: `${gw}/api/products?page=1` }, cpu: shopCpu },
       {
         name: "me-read",
         opts: {
           url: `${gw}/api/users/me`,
           headers: { authorization: `Bearer ${seeded.customers[0].token}` },
         },
+        cpu: shopCpu,
       },
       ...(hop?.scenarios ?? []),
     ].filter((s) => wanted(s.name));
