@@ -333,6 +333,8 @@ export default defineService<ServiceSettingSchema, OrdersMethods, OrdersVars>({
     this.checkout = new Checkout({
       store: this.store,
       saga: this.saga,
+      reachable: (action) =>
+        this.broker.registry.getActionEndpoints(action)?.hasAvailable() ?? false,
       timing: () => this.timing(),
       paymentTimeoutMs: () => config().orders.paymentTimeoutMs,
     });

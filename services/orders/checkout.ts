@@ -5,6 +5,7 @@
  * nobody knows of. No Moleculer: the caller and emitter are the request's context.
  */
 import { createHash, randomUUID } from "node:crypto";
+import { Errors } from "moleculer";
 import {
   IdempotencyConflictError,
   ServiceUnavailableError,
@@ -16,6 +17,8 @@ import type { PricedLine, ReserveLine } from "../../contracts/products";
 import { sagaState, type OrderDoc } from "./order-doc";
 import type { Caller, Emitter, Saga } from "./saga";
 import { VISIBLE_STATUSES, onReserved, type Timing } from "./state-machine";
+
+const { ServiceNotFoundError } = Errors;
 
 export type CheckoutBody = Pick<CreateParams, "items" | "paymentToken">;
 
@@ -58,6 +61,8 @@ export interface CheckoutRequest {
 export interface CheckoutDeps {
   store: Pick<Store<OrderDoc>, "insert" | "findOne" | "removeById" | "isDuplicateKeyError">;
   saga: Saga;
+  /** Whether this node knows a live node that serves `action` (the mesh's registry). */
+  reachable(action: string): boolean;
   timing(): Timing;
   paymentTimeoutMs(): number;
 }
@@ -120,6 +125,14 @@ export class Checkout {
    * and withdraws it.
    */
   async reserveStock(order: OrderDoc, items: ReserveLine[], caller: Caller): Promise<PricedLine[]> {
+    // No products node known (one starting, or all away): nothing can be reserved, and nothing
+    // is sent. Withdrawn at once, the order leaves its key free, so the client's retry with it
+    // checks out as soon as products is back; abandoned instead, the key stayed taken until no
+    // late reservation could land (half a minute).
+    if (!this.deps.reachable("products.reserve")) {
+      await this.deps.store.removeById(order._id);
+      throw new ServiceNotFoundError({ action: "products.reserve" });
+    }
     try {
       return (await caller.call("products.reserve", { orderId: order._id, items })) as PricedLine[];
     } catch (err) {
