@@ -92,6 +92,20 @@ function transporterOptions(cfg: AppConfig): BrokerOptions["transporter"] {
   });
 }
 
+/**
+ * Whether an error counts against the endpoint that answered it in the circuit breaker: server
+ * faults do (injected ones too), 4xx never. Nor does a deliberate "retry shortly" 503
+ * (`ServiceUnavailableError`, lib/errors.ts: a busy Idempotency-Key, a busy stock, an order
+ * changing meanwhile): it comes from a service that works, and counted, the retries of one busy
+ * key opened the circuit to orders.create for everyone (a stack test saw every checkout refused
+ * for half a minute). Told by name: it crosses the transporter with it.
+ */
+export function countsAgainstEndpoint(err: Error): boolean {
+  if (err.name === "ServiceUnavailableError") return false;
+  const { code } = err as Errors.MoleculerError;
+  return code === undefined || code >= 500;
+}
+
 export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
   return {
     namespace: cfg.namespace,
@@ -142,9 +156,7 @@ export function brokerOptions(cfg: AppConfig = config()): BrokerOptions {
       minRequestCount: 20,
       windowTime: 60,
       halfOpenTime: 10_000,
-      check: (err: Error) =>
-        (err as Errors.MoleculerError).code === undefined ||
-        (err as Errors.MoleculerError).code >= 500,
+      check: countsAgainstEndpoint,
     },
 
     // Each action runs at most 100 at a time per node, 1000 more queued: a burst queues
