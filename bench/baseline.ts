@@ -7,9 +7,15 @@
  *   node dist/bench/baseline.js echo       a one-line action on another node over NATS: what
  *                                          Moleculer itself costs, with its default options.
  *
+ * The echo node also answers `echo.page` (the gateway's `GET /page`): a catalog page of the
+ * same shape and size as the shop's `GET /api/products?page=1` on the bench's data set, as a
+ * plain object. That is `baseline-mesh-page`: what the bare mesh does with the page the
+ * `catalog-hop` scenario carries, where `baseline-mesh` carries 30 bytes.
+ *
  * Port, transporter, namespace and node id come from lib/config like every node's.
  */
 import http from "node:http";
+import { randomUUID } from "node:crypto";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { config } from "../lib/config";
@@ -17,6 +23,29 @@ import { config } from "../lib/config";
 export const READY = "baseline ready";
 
 const BODY = JSON.stringify({ ok: true, service: "baseline" });
+
+/**
+ * Page 1 of the bench's 100 products, as the products service lists them (bench/shop.ts
+ * `seed`, newest first, 20 a page): same fields, same lengths of text.
+ */
+export function benchPage(tag = "bench000000hop", products = 100, pageSize = 20) {
+  const at = new Date().toISOString();
+  const rows = Array.from({ length: pageSize }, (_, k) => {
+    const i = products - 1 - k;
+    return {
+      id: randomUUID(),
+      sku: `${tag}-${String(i).padStart(4, "0")}`,
+      name: `Bench product ${i}`,
+      description: "A product of the fixed benchmark data set.",
+      price: 100 + ((i * 37) % 5000),
+      currency: "USD",
+      stock: 1_000_000,
+      createdAt: at,
+      updatedAt: at,
+    };
+  });
+  return { rows, total: products, page: 1, pageSize, totalPages: Math.ceil(products / pageSize) };
+}
 
 function bareBroker(): ServiceBroker {
   const cfg = config();
@@ -47,7 +76,13 @@ async function main(mode: string | undefined): Promise<void> {
         settings: {
           port: cfg.port,
           ip: "127.0.0.1",
-          routes: [{ path: "/", mappingPolicy: "restrict", aliases: { "GET echo": "echo.hello" } }],
+          routes: [
+            {
+              path: "/",
+              mappingPolicy: "restrict",
+              aliases: { "GET echo": "echo.hello", "GET page": "echo.page" },
+            },
+          ],
         },
       });
       await broker.start();
@@ -56,9 +91,10 @@ async function main(mode: string | undefined): Promise<void> {
     }
     case "echo": {
       const broker = bareBroker();
+      const page = benchPage();
       broker.createService({
         name: "echo",
-        actions: { hello: () => ({ ok: true, service: "echo" }) },
+        actions: { hello: () => ({ ok: true, service: "echo" }), page: () => page },
       });
       await broker.start();
       break;

@@ -5,6 +5,7 @@
  *
  *   baseline-raw    a bare node:http server answering a small JSON (this box's ceiling)
  *   baseline-mesh   a bare moleculer-web gateway calling a one-line action on another node
+ *   baseline-mesh-page  the same, the action answering a catalog page (what catalog-hop carries)
  *   catalog-read    anonymous GET /api/products?page=1 (cached)
  *   me-read         authenticated GET /api/users/me (token check, rate limit, remote call)
  *   checkout        POST /api/orders at a fixed offered rate (open loop), each polled until
@@ -201,11 +202,11 @@ function pad(s: string | number, n: number, right = false): string {
 function table(results: ScenarioResult[], rss: Record<string, number | null>): string {
   const lines: string[] = [];
   lines.push(
-    `${pad("scenario", 15, true)}${pad("req/s", 9)}${pad("p50", 7)}${pad("p90", 7)}${pad("p99", 7)}${pad("max", 7)}${pad("errors", 8)}${pad("× mesh", 8)}`,
+    `${pad("scenario", 19, true)}${pad("req/s", 9)}${pad("p50", 7)}${pad("p90", 7)}${pad("p99", 7)}${pad("max", 7)}${pad("errors", 8)}${pad("× mesh", 8)}`,
   );
   for (const r of results) {
     lines.push(
-      `${pad(r.name, 15, true)}${pad(r.requestsPerSec.toFixed(0), 9)}${pad(r.latencyMs.p50, 7)}${pad(r.latencyMs.p90, 7)}${pad(r.latencyMs.p99, 7)}${pad(r.latencyMs.max, 7)}${pad(r.errors, 8)}${pad(r.ratioToMesh === null ? "-" : r.ratioToMesh.toFixed(2), 8)}`,
+      `${pad(r.name, 19, true)}${pad(r.requestsPerSec.toFixed(0), 9)}${pad(r.latencyMs.p50, 7)}${pad(r.latencyMs.p90, 7)}${pad(r.latencyMs.p99, 7)}${pad(r.latencyMs.max, 7)}${pad(r.errors, 8)}${pad(r.ratioToMesh === null ? "-" : r.ratioToMesh.toFixed(2), 8)}`,
     );
   }
   lines.push(
@@ -323,6 +324,11 @@ async function main(): Promise<number> {
       {
         name: "baseline-mesh",
         opts: { url: `${baselines.baseUrl("mesh-gateway")}/echo` },
+        cpu: cpuProbe(baselines, ["mesh-gateway", "mesh-echo"]),
+      },
+      {
+        name: "baseline-mesh-page",
+        opts: { url: `${baselines.baseUrl("mesh-gateway")}/page` },
         cpu: cpuProbe(baselines, ["mesh-gateway", "mesh-echo"]),
       },
       { name: "catalog-read", opts: { url: `${gw}/api/products?page=1` }, cpu: shopCpu },

@@ -12,6 +12,8 @@
  *
  * Attempts back off from 0.5 s to 10 s (as lib/startup.ts and lib/redis-cacher.ts do), instead
  * of a line every 2 s for as long as NATS is away.
+ *
+ * And what a node publishes goes out in fewer socket writes (`coalesceWrites`, below).
  */
 import { Transporters } from "moleculer";
 import { connect, type ConnectionOptions, type NatsConnection } from "nats";
@@ -22,6 +24,64 @@ const MAX_DELAY_MS = 10_000;
 
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The part of nats.js's protocol handler (`NatsConnectionImpl.protocol`) that writes. */
+interface NatsProtocol {
+  outbound: {
+    size(): number;
+    fill(buf: Uint8Array, ...payloads: Uint8Array[]): void;
+  };
+  pendingLimit: number;
+  flushPending(): void;
+  sendCommand(cmd: string | Uint8Array, ...payloads: Uint8Array[]): void;
+}
+
+/**
+ * Writes what `client` publishes once per turn of the event loop instead of once per callback.
+ *
+ * nats.js buffers a publish and writes the buffer to its socket in a microtask, so at the end of
+ * the callback that published. A gateway serving many clients publishes one request per HTTP
+ * request, each from its own socket callback, and a service answers each request from its own
+ * callback: one `write` system call per message, each waking NATS, which reads and forwards
+ * that one message with a system call of its own. Here the buffer is written in a
+ * `setImmediate`, after every callback of the current turn (the HTTP requests and NATS messages
+ * that arrived together): one write for all of them, and NATS handles them as one read. Nothing
+ * waits longer than the turn it was published in; a buffer past nats.js's own limit
+ * (`pendingLimit`) is still written at once, and the order of messages is the order of
+ * publishing. Measured in bench/README.md ("NATS writes per turn").
+ *
+ * Returns false, leaving nats.js as it is, when its protocol handler is not the one this was
+ * written against (another version of nats.js).
+ */
+export function coalesceWrites(client: NatsConnection): boolean {
+  const protocol = (client as unknown as { protocol?: Partial<NatsProtocol> }).protocol;
+  if (
+    !protocol ||
+    typeof protocol.sendCommand !== "function" ||
+    typeof protocol.flushPending !== "function" ||
+    typeof protocol.outbound?.fill !== "function" ||
+    typeof protocol.outbound?.size !== "function" ||
+    typeof protocol.pendingLimit !== "number"
+  ) {
+    return false;
+  }
+  const handler = protocol as NatsProtocol;
+  const encoder = new TextEncoder();
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    handler.flushPending();
+  };
+  handler.sendCommand = (cmd, ...payloads) => {
+    handler.outbound.fill(typeof cmd === "string" ? encoder.encode(cmd) : cmd, ...payloads);
+    if (handler.outbound.size() >= handler.pendingLimit) handler.flushPending();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+  return true;
 }
 
 export class NamedNatsTransporter extends Transporters.NATS {
@@ -70,6 +130,11 @@ export class NamedNatsTransporter extends Transporters.NATS {
     }
     this.client = client;
     this.attempts = 0;
+    if (!coalesceWrites(client)) {
+      this.logger.warn(
+        `${this.where}: this nats.js version's writer is not the expected one; each publish is written on its own`,
+      );
+    }
     this.logger.info(`${this.where}: connected to ${client.getServer()}`);
     void this.follow(client);
     void client.closed().then((err) => {
