@@ -86,8 +86,8 @@ export function deferMetricUpdates(
   const gathered = new Map<string, Map<string, Gathered>>();
   let due = false;
 
-  function series(name: string, labels: Labels): Gathered | null {
-    const metric = registry.getMetric(name);
+  function series(name: string, labels: Labels, known?: Metric | null): Gathered | null {
+    const metric = known === undefined ? registry.getMetric(name) : known;
     if (!metric) return null;
     let byKey = gathered.get(name);
     if (!byKey) gathered.set(name, (byKey = new Map()));
@@ -122,8 +122,14 @@ export function deferMetricUpdates(
   }
 
   /** A change of a counter or gauge by `value`; anything else goes to moleculer at once. */
-  function add(name: string, labels: Labels, value: number, timestamp: number | undefined) {
-    const entry = timestamp === undefined ? series(name, labels) : null;
+  function add(
+    name: string,
+    labels: Labels,
+    value: number,
+    timestamp: number | undefined,
+    known?: Metric | null,
+  ) {
+    const entry = timestamp === undefined ? series(name, labels, known) : null;
     if (!entry || !entry.metric.increment) return false;
     entry.delta += value;
     entry.added = true;
@@ -141,7 +147,9 @@ export function deferMetricUpdates(
     if (!registry.opts.enabled) return null;
     const metric = registry.getMetric(name);
     // Only gauges decrement; anything else gets moleculer's own answer (an error).
-    if (metric?.type === METRIC.TYPE_GAUGE && add(name, labels, -value, timestamp)) return null;
+    if (metric?.type === METRIC.TYPE_GAUGE && add(name, labels, -value, timestamp, metric)) {
+      return null;
+    }
     return original.decrement(name, labels, value, timestamp);
   };
   registry.set = (name, value, labels, timestamp) => {

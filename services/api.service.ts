@@ -37,7 +37,7 @@ import { callWithFailover } from "../lib/failover-call";
 import { clientAddress, trustedProxies } from "./api/client-ip";
 import { isManagedStore, rateLimitStore } from "./api/rate-limit";
 import { JSON_TEXT_OPTION } from "../middlewares/caller-cache";
-import { jsonBody, otherMethods, requestShape } from "./api/request-shape";
+import { jsonBody, otherMethods, plainQuery, requestShape } from "./api/request-shape";
 import { WEB_CSP, WebPages, type WebFile } from "./api/web-pages";
 import { DOCS_CSP, docsFile, type DocsFile } from "./api/docs-page";
 import { metricsPort } from "../lib/metrics-reporter";
@@ -186,6 +186,10 @@ function tokenExpiry(token: string): number | undefined {
 }
 
 type Send404 = (this: unknown, req: IncomingMessage, res: ServerResponse) => void;
+type ParseQueryString = (
+  this: unknown,
+  req: IncomingMessage,
+) => { query: Record<string, unknown>; url: string };
 
 function splitAlias(alias: string): { method: string; path: string } {
   const [method, path] = alias.trim().split(/\s+/);
@@ -517,6 +521,15 @@ export default defineService<ApiSettingsSchema, GatewayMethods, GatewayVars>({
     sendResponse(req: GatewayRequest, res: ServerResponse, data: unknown, action: unknown) {
       if (data instanceof EventStream) return writeEventStream(res, data);
       return (ApiGateway.methods!.sendResponse as SendResponse).call(this, req, res, data, action);
+    },
+
+    /** moleculer-web's, but a plain query is parsed without `qs` (request-shape.ts `plainQuery`). */
+    parseQueryString(req: GatewayRequest) {
+      const url = req.url ?? "";
+      const at = url.indexOf("?", 1);
+      const query = at === -1 ? null : plainQuery(url.slice(at + 1));
+      if (query) return { query, url: url.slice(0, at) };
+      return (ApiGateway.methods!.parseQueryString as ParseQueryString).call(this, req);
     },
 
     /** moleculer-web's, but a known path asked with a method it lacks is a 405 with `Allow`. */
