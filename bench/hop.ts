@@ -17,7 +17,7 @@
 import type autocannon from "autocannon";
 import type { AppConfig } from "../lib/config";
 import { Cluster } from "./cluster";
-import { cpuProbe, type CpuProbe } from "./cpu";
+import { cpuProbe, natsServer, type CpuProbe } from "./cpu";
 import { clusterEnv, request, runData, seed, sleep, startNode, type RunData } from "./shop";
 
 export const HOP_SCENARIOS = ["catalog-hop", "me-hop"] as const;
@@ -93,7 +93,7 @@ export async function startHop(
     await data.drop().catch(() => undefined);
     throw err;
   }
-  const cpu = cpuProbe(cluster, Object.keys(HOP_NODES));
+  const cpu = cpuProbe(cluster, Object.keys(HOP_NODES), natsServer(app.transporter));
   return {
     cluster,
     data,

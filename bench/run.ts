@@ -28,7 +28,7 @@ import { READY } from "./baseline";
 import { HOP_SCENARIOS, hopVerdictLines, hopVerdicts, startHop, type HopShop } from "./hop";
 import { capacity, capacityReport, type CapacityResult } from "./capacity";
 import { openLoopCheckout } from "./checkout";
-import { cpuLine, cpuPerRequest, cpuProbe, medianCpu, type CpuProbe } from "./cpu";
+import { cpuLine, cpuPerRequest, cpuProbe, medianCpu, natsServer, type CpuProbe } from "./cpu";
 import {
   clusterEnv,
   request,
@@ -314,7 +314,8 @@ async function main(): Promise<number> {
       hop = await startHop(app, tag, tools.keepData, tools.bench.profile, profiles);
     }
 
-    const shopCpu = cpuProbe(shop, Object.keys(SHOP_NODES));
+    const nats = natsServer(app.transporter);
+    const shopCpu = cpuProbe(shop, Object.keys(SHOP_NODES), nats);
     const closed = [
       {
         name: "baseline-raw",
@@ -324,12 +325,12 @@ async function main(): Promise<number> {
       {
         name: "baseline-mesh",
         opts: { url: `${baselines.baseUrl("mesh-gateway")}/echo` },
-        cpu: cpuProbe(baselines, ["mesh-gateway", "mesh-echo"]),
+        cpu: cpuProbe(baselines, ["mesh-gateway", "mesh-echo"], nats),
       },
       {
         name: "baseline-mesh-page",
         opts: { url: `${baselines.baseUrl("mesh-gateway")}/page` },
-        cpu: cpuProbe(baselines, ["mesh-gateway", "mesh-echo"]),
+        cpu: cpuProbe(baselines, ["mesh-gateway", "mesh-echo"], nats),
       },
       { name: "catalog-read", opts: { url: `${gw}/api/products?page=1` }, cpu: shopCpu },
       {

@@ -1,7 +1,15 @@
 /**
  * bench/cpu.ts: CPU per request of each process of a closed-loop scenario (bench/README.md).
  */
-import { cpuPerRequest, cpuProbe, LOAD_GENERATOR, medianCpu } from "../../bench/cpu";
+import net from "node:net";
+import {
+  cpuPerRequest,
+  cpuProbe,
+  listeningPid,
+  LOAD_GENERATOR,
+  medianCpu,
+  natsServer,
+} from "../../bench/cpu";
 import type { Cluster } from "../../bench/cluster";
 
 describe("CPU per request in the bench", () => {
@@ -31,5 +39,27 @@ describe("CPU per request in the bench", () => {
     // 300 ms of busy loop: /proc counts it (10 ms ticks), and so does process.cpuUsage.
     expect(after.me - before.me).toBeGreaterThanOrEqual(0.2);
     expect(after[LOAD_GENERATOR] - before[LOAD_GENERATOR]).toBeGreaterThanOrEqual(0.2);
+  });
+
+  it("finds the process listening on a port (the NATS server's, for its CPU line)", async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    try {
+      expect(listeningPid(port)).toBe(process.pid);
+      expect(natsServer(`nats://127.0.0.1:${port}`)).toEqual({ "NATS server": process.pid });
+      const cluster = { pid: () => undefined };
+      const probe = cpuProbe(
+        cluster as unknown as Cluster,
+        [],
+        natsServer(`nats://localhost:${port}`),
+      );
+      expect(Object.keys(probe()).sort()).toEqual([LOAD_GENERATOR, "NATS server"].sort());
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(listeningPid(port)).toBeUndefined();
+    expect(natsServer(`nats://10.1.2.3:${port}`)).toEqual({});
+    expect(natsServer(undefined)).toEqual({});
   });
 });
