@@ -116,6 +116,10 @@ interface RoundFigures {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
+/** The median over the rounds of a scenario's req/s ÷ another's in the same round. */
+const medianRatio = (rounds: RoundFigures[], against: RoundFigures[]) =>
+  median(rounds.map((r, i) => r.requestsPerSec / against[i].requestsPerSec));
+
 export interface HopVerdict {
   scenario: string;
   ratio: number;
@@ -141,7 +145,7 @@ export function hopVerdicts(
   for (const [scenario, target] of Object.entries(HOP_TARGETS)) {
     const rounds = results.find((r) => r.name === scenario)?.rounds;
     if (!rounds || rounds.length !== mesh.length) continue;
-    const ratio = median(rounds.map((r, i) => r.requestsPerSec / mesh[i].requestsPerSec));
+    const ratio = medianRatio(rounds, mesh);
     // A p99 of 0 ms (autocannon's whole-millisecond histogram) counts as 1 ms.
     const p99Ratio = median(rounds.map((r, i) => Math.max(1, r.p99) / Math.max(1, mesh[i].p99)));
     const same = target.sameLoad
@@ -158,7 +162,7 @@ export function hopVerdicts(
         target.sameLoad && same?.length === rounds.length
           ? {
               scenario: target.sameLoad,
-              ratio: median(rounds.map((r, i) => r.requestsPerSec / same[i].requestsPerSec)),
+              ratio: medianRatio(rounds, same),
             }
           : null,
     });

@@ -316,6 +316,7 @@ async function main(): Promise<number> {
 
     const nats = natsServer(app.transporter);
     const shopCpu = cpuProbe(shop, Object.keys(SHOP_NODES), nats);
+    const meshCpu = cpuProbe(baselines, ["mesh-gateway", "mesh-echo"], nats);
     const closed = [
       {
         name: "baseline-raw",
@@ -325,12 +326,12 @@ async function main(): Promise<number> {
       {
         name: "baseline-mesh",
         opts: { url: `${baselines.baseUrl("mesh-gateway")}/echo` },
-        cpu: cpuProbe(baselines, ["mesh-gateway", "mesh-echo"], nats),
+        cpu: meshCpu,
       },
       {
         name: "baseline-mesh-page",
         opts: { url: `${baselines.baseUrl("mesh-gateway")}/page` },
-        cpu: cpuProbe(baselines, ["mesh-gateway", "mesh-echo"], nats),
+        cpu: meshCpu,
       },
       { name: "catalog-read", opts: { url: `${gw}/api/products?page=1` }, cpu: shopCpu },
       {

@@ -86,8 +86,7 @@ export function deferMetricUpdates(
   const gathered = new Map<string, Map<string, Gathered>>();
   let due = false;
 
-  function series(name: string, labels: Labels, known?: Metric | null): Gathered | null {
-    const metric = known === undefined ? registry.getMetric(name) : known;
+  function series(name: string, metric: Metric | null, labels: Labels): Gathered | null {
     if (!metric) return null;
     let byKey = gathered.get(name);
     if (!byKey) gathered.set(name, (byKey = new Map()));
@@ -124,12 +123,12 @@ export function deferMetricUpdates(
   /** A change of a counter or gauge by `value`; anything else goes to moleculer at once. */
   function add(
     name: string,
+    metric: Metric | null,
     labels: Labels,
     value: number,
     timestamp: number | undefined,
-    known?: Metric | null,
   ) {
-    const entry = timestamp === undefined ? series(name, labels, known) : null;
+    const entry = timestamp === undefined ? series(name, metric, labels) : null;
     if (!entry || !entry.metric.increment) return false;
     entry.delta += value;
     entry.added = true;
@@ -140,14 +139,14 @@ export function deferMetricUpdates(
     if (!registry.opts.enabled) return null;
     // moleculer adds the pending count on each packet sent; the flush sets it instead.
     if (pendingRequests && name === METRIC.MOLECULER_TRANSIT_REQUESTS_ACTIVE) return null;
-    if (add(name, labels, value, timestamp)) return null;
+    if (add(name, registry.getMetric(name), labels, value, timestamp)) return null;
     return original.increment(name, labels, value, timestamp);
   };
   registry.decrement = (name, labels, value = 1, timestamp) => {
     if (!registry.opts.enabled) return null;
     const metric = registry.getMetric(name);
     // Only gauges decrement; anything else gets moleculer's own answer (an error).
-    if (metric?.type === METRIC.TYPE_GAUGE && add(name, labels, -value, timestamp, metric)) {
+    if (metric?.type === METRIC.TYPE_GAUGE && add(name, metric, labels, -value, timestamp)) {
       return null;
     }
     return original.decrement(name, labels, value, timestamp);
@@ -155,7 +154,9 @@ export function deferMetricUpdates(
   registry.set = (name, value, labels, timestamp) => {
     if (!registry.opts.enabled) return null;
     const entry =
-      typeof value === "number" && timestamp === undefined ? series(name, labels) : null;
+      typeof value === "number" && timestamp === undefined
+        ? series(name, registry.getMetric(name), labels)
+        : null;
     if (!entry || !entry.metric.increment) return original.set(name, value, labels, timestamp);
     entry.base = value as number;
     entry.delta = 0;
@@ -164,7 +165,7 @@ export function deferMetricUpdates(
   };
   registry.observe = (name, value, labels, timestamp) => {
     if (!registry.opts.enabled) return null;
-    const entry = timestamp === undefined ? series(name, labels) : null;
+    const entry = timestamp === undefined ? series(name, registry.getMetric(name), labels) : null;
     if (!entry || !entry.metric.observe) return original.observe(name, value, labels, timestamp);
     entry.observed.push(value);
     return null;
